@@ -1,0 +1,267 @@
+"""Frozen value types shared by every module.
+
+Everything between the edges (llm/, train/, store.py, cli/) takes and returns these. They hold
+plain data only, so they serialize to JSON for the run store and cross process boundaries cleanly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+# --------------------------------------------------------------------------------------------------
+# LLM requests and answers
+# --------------------------------------------------------------------------------------------------
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    """What the loop asks an LLM for: `n` samples of a chat.
+
+    `purpose`, `task_key` and `iteration` do not change what the model sees; they label the request so
+    that a replay file can answer it by (purpose, task, iteration, sample index) when the exact prompt
+    changed (the loose replay mode), and so the journal is readable.
+    """
+
+    messages: tuple[Message, ...]
+    n: int = 1
+    temperature: float = 1.0
+    max_tokens: int | None = None
+    purpose: str = "designer"
+    task_key: str = ""
+    iteration: int = 0
+
+    def request_hash(self) -> str:
+        """Stable hash of what the model sees (messages, n, temperature), independent of the labels."""
+        payload = {
+            "messages": [[m.role, m.content] for m in self.messages],
+            "n": self.n,
+            "temperature": round(float(self.temperature), 6),
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:24]
+
+    def loose_key(self) -> str:
+        """Key of the loose replay mode: purpose, task and iteration (sample index added per sample)."""
+        return f"{self.purpose}|{self.task_key}|{self.iteration}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CompletionRequest:
+        messages = tuple(Message(**m) for m in data["messages"])
+        return cls(**{**data, "messages": messages})
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The answer to a CompletionRequest: `samples` holds the text of each of the n choices."""
+
+    samples: tuple[str, ...]
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    cached: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Completion:
+        return cls(**{**data, "samples": tuple(data["samples"])})
+
+
+# --------------------------------------------------------------------------------------------------
+# Env cards
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One named state field the reward code can read, as `state.<name>` with shape (n_envs, *shape)."""
+
+    name: str
+    shape: tuple[int, ...]
+    meaning: str
+    unit: str
+    source: str
+    """How the adapter derives it: e.g. 'obs[0]', 'sim: data.qpos[1]', 'atan2(obs[1], obs[0])'."""
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    shape: tuple[int, ...]
+    low: float
+    high: float
+    description: str
+
+
+@dataclass(frozen=True)
+class SuccessSpec:
+    """A success metric written by a person, evaluated on evaluation episodes (never on the candidate's reward).
+
+    kind:
+      - 'native_return_above': mean episodic native return >= threshold
+      - 'field_mean_above' / 'field_mean_below': mean over the episode of a named field vs threshold
+        (params: field, threshold, optional index)
+      - 'field_final_above' / 'field_final_below': value of a field at the episode's last step
+      - 'info_flag': info[params['key']] true at any step (Meta-World's success)
+      - 'survive_and_field': the episode lasts >= params['min_steps'] and the field condition holds
+    """
+
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    written_by: str = "person"
+    """'person' for benchmark tasks; 'llm' when proposed by a model for a free-text task."""
+
+
+@dataclass(frozen=True)
+class TrainDefaults:
+    algorithm: str = "PPO"
+    total_timesteps: int = 100_000
+    n_envs: int = 4
+    max_episode_steps: int = 1000
+    eval_episodes: int = 10
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A named task on a card: instruction + success metric (+ optional budget overrides)."""
+
+    name: str
+    instruction: str
+    success: SuccessSpec
+    total_timesteps: int | None = None
+
+
+@dataclass(frozen=True)
+class EnvCard:
+    id: str
+    """Card id, e.g. 'halfcheetah'; tasks are addressed as '<card id>/<task name>'."""
+    env_id: str
+    """gymnasium id passed to gymnasium.make."""
+    family: str
+    """Adapter name in reward_coder/envs/adapters (e.g. 'classic', 'mujoco_locomotion')."""
+    description: str
+    fields: tuple[FieldSpec, ...]
+    action: ActionSpec
+    train: TrainDefaults
+    success: SuccessSpec
+    tasks: tuple[TaskSpec, ...] = ()
+    make_kwargs: dict[str, Any] = field(default_factory=dict)
+    native_reward: str = ""
+    """Plain description of the environment's own reward, for reports (never shown to the designer)."""
+    uses_memory: bool = False
+
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def task(self, name: str) -> TaskSpec:
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        known = ", ".join(t.name for t in self.tasks) or "none"
+        raise KeyError(f"card '{self.id}' has no task '{name}' (known: {known})")
+
+
+# --------------------------------------------------------------------------------------------------
+# Candidates and checks
+# --------------------------------------------------------------------------------------------------
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class CheckIssue:
+    """One finding about a candidate, phrased so it can be fed back to the LLM verbatim."""
+
+    rule: str
+    message: str
+    severity: Severity = "error"
+    line: int | None = None
+    term: str | None = None
+
+    def describe(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        term = f"[term '{self.term}'] " if self.term else ""
+        return f"{where}{term}{self.message} ({self.rule})"
+
+
+@dataclass(frozen=True)
+class TermStats:
+    """Statistics of one reward term (or the total) over sampled transitions."""
+
+    mean: float
+    std: float
+    min: float
+    max: float
+    abs_mean: float
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Outcome of checking one candidate: static checks, a sandboxed run on real states, the verdict."""
+
+    ok: bool
+    issues: tuple[CheckIssue, ...] = ()
+    term_stats: dict[str, TermStats] = field(default_factory=dict)
+    reward_stats: TermStats | None = None
+    call_ms: float | None = None
+    isolation: str = ""
+    n_states: int = 0
+
+    @property
+    def errors(self) -> tuple[CheckIssue, ...]:
+        return tuple(i for i in self.issues if i.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[CheckIssue, ...]:
+        return tuple(i for i in self.issues if i.severity == "warning")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ExtractionError:
+    """Why no reward function could be taken from a response; `kind` picks the feedback."""
+
+    kind: Literal["no_code", "no_function", "syntax_error"]
+    message: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class ExtractedCode:
+    code: str
+    function_name: str = "compute_reward"
+    notes: tuple[str, ...] = ()
+    """What extraction repaired (e.g. 'added missing import numpy as np')."""
+
+
+def to_jsonable(value: Any) -> Any:
+    """asdict() for dataclasses, recursively, with tuples as lists; leaves plain data alone."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: to_jsonable(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    return value
