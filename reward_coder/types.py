@@ -42,6 +42,8 @@ class CompletionRequest:
     purpose: str = "designer"
     task_key: str = ""
     iteration: int = 0
+    label: str = ""
+    """Extra label for the loose key, e.g. which candidate a repair request is about ('c2')."""
 
     def request_hash(self) -> str:
         """Stable hash of what the model sees (messages, n, temperature), independent of the labels."""
@@ -54,8 +56,9 @@ class CompletionRequest:
         return hashlib.sha256(blob).hexdigest()[:24]
 
     def loose_key(self) -> str:
-        """Key of the loose replay mode: purpose, task and iteration (sample index added per sample)."""
-        return f"{self.purpose}|{self.task_key}|{self.iteration}"
+        """Key of the loose replay mode: purpose, task, iteration and label (sample index added per sample)."""
+        key = f"{self.purpose}|{self.task_key}|{self.iteration}"
+        return f"{key}|{self.label}" if self.label else key
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,0 +1,73 @@
+"""`reward-coder generate`: K checked reward candidates for a task, in one shot (no training)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from reward_coder.cli.common import console, err_console, user_errors
+
+
+@user_errors
+def generate(
+    instruction: Annotated[Optional[str], typer.Argument(help="The task in words, e.g. \"make the cheetah run backwards\".")] = None,
+    env: Annotated[Optional[str], typer.Option("--env", "-e", help="Env card id or gymnasium id (see `reward-coder envs`).")] = None,
+    task: Annotated[Optional[str], typer.Option("--task", "-t", help="A named task, CARD/TASK, instead of free text.")] = None,
+    model: Annotated[str, typer.Option("--model", "-m", help="litellm model string, or replay:PATH to answer from recorded responses.")] = "gpt-4o",
+    samples: Annotated[int, typer.Option("-k", "--samples", min=1, max=64, help="Candidates to ask for.")] = 4,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for candidates and reports (default: runs/generate__...).")] = None,
+    repair: Annotated[int, typer.Option(min=0, max=5, help="Rounds in which failed candidates go back with their errors.")] = 1,
+    api_base: Annotated[Optional[str], typer.Option(help="Base URL of an OpenAI-compatible server (vLLM, proxy).")] = None,
+    temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed of the rollouts whose states the checks run on.")] = 0,
+    allow_unsandboxed: Annotated[bool, typer.Option("--allow-unsandboxed", help="Run candidate code with resource limits only when bubblewrap is missing.")] = False,
+) -> None:
+    """Ask an LLM for K reward candidates, extract and check each on real states, and write them out."""
+    from reward_coder.config import RunConfig
+    from reward_coder.generate import run_generate
+    from reward_coder.store import RunStore, make_run_id
+    from reward_coder.tasks import resolve_task
+
+    resolved = resolve_task(task, instruction, env)
+    config = RunConfig(
+        instruction=resolved.instruction, env=resolved.card.id, task=resolved.key if resolved.named else "",
+        model=model, api_base=api_base, samples=samples, temperature=temperature,
+        repair_attempts=repair, seed=seed, allow_unsandboxed=allow_unsandboxed,
+    )
+    if out is None:
+        out = Path("runs") / ("generate__" + make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed))
+    store = RunStore.create(out)
+
+    def on_event(kind: str, **data: object) -> None:
+        if kind == "llm_request":
+            err_console.print(f"[dim]asking {model} for {data.get('n', 1)} {data['purpose']} sample(s)…[/]", highlight=False)
+        elif kind == "candidate_checked":
+            err_console.print(f"[dim]candidate {data['index']} attempt {data['attempt']}: {data['status']}[/]", highlight=False)
+        elif kind == "sampling":
+            err_console.print(f"[dim]sampling {data['n']} real transitions of {data['env']} for the checks…[/]", highlight=False)
+        elif kind == "isolation":
+            err_console.print(f"[dim]sandbox: {data['level']} ({data['detail']})[/]", highlight=False)
+
+    result = run_generate(config, resolved, store, on_event=on_event)
+
+    table = Table(title=f"{len(result.candidates)} candidates for {resolved.key}")
+    for column in ("candidate", "status", "attempts", "warnings", "problem / terms"):
+        table.add_column(column)
+    for candidate in result.candidates:
+        check = candidate.check
+        detail = candidate.failure_summary() or (", ".join(sorted(check.term_stats)) if check else "")
+        table.add_row(
+            candidate.id,
+            "[green]ok[/]" if candidate.status == "ok" else f"[red]{candidate.status}[/]",
+            str(len(candidate.attempts)),
+            str(len(check.warnings)) if check else "-",
+            detail[:100],
+        )
+    console.print(table)
+    console.print(f"written to {store.root}/ (summary.md, candidates/, llm_journal.jsonl); LLM cost ${result.cost_usd:.4f}")
+    if not any(c.status == "ok" for c in result.candidates):
+        err_console.print(f"[bold red]no candidate passed the checks[/]; see {store.root}/summary.md for why")
+        raise typer.Exit(1)

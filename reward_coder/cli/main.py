@@ -1,0 +1,26 @@
+"""The `reward-coder` command: one small module per command group, assembled here."""
+
+from __future__ import annotations
+
+import typer
+
+from reward_coder.cli import doctor_cmd, envs_cmd, generate_cmd
+
+app = typer.Typer(
+    name="reward-coder",
+    help="Turn a task in plain language into a checked, dense reward function, and prove it by training.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(envs_cmd.app, name="envs")
+app.command("generate")(generate_cmd.generate)
+app.command("doctor")(doctor_cmd.doctor)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""The designer step: prompt -> K responses -> extracted, checked candidates, with bounded repair rounds.
+
+Used alone by `generate` (Text2Reward's zero-shot mode) and as the first step of each iteration of
+`run`. It takes its completer and checker as arguments, so it never knows which provider or sandbox
+is behind them.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Protocol
+
+from reward_coder.extract import extract_reward_code
+from reward_coder.llm.base import Completer
+from reward_coder.prompting import render
+from reward_coder.types import (
+    CheckReport,
+    CompletionRequest,
+    EnvCard,
+    ExtractionError,
+    Message,
+)
+
+CandidateStatus = Literal["ok", "extract_failed", "check_failed", "llm_failed"]
+EventSink = Callable[..., None]
+
+
+class Checker(Protocol):
+    """Checks one candidate's code on real states (static checks + sandboxed run + verdict)."""
+
+    def __call__(self, code: str) -> CheckReport: ...
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One response and what became of it; a candidate keeps all its attempts for the record."""
+
+    response: str
+    code: str | None
+    extraction_error: ExtractionError | None
+    extract_notes: tuple[str, ...]
+    check: CheckReport | None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A reward candidate after design: its final code (if any) and the history of its attempts."""
+
+    id: str
+    iteration: int
+    index: int
+    status: CandidateStatus
+    attempts: tuple[Attempt, ...]
+    parent: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def final(self) -> Attempt:
+        return self.attempts[-1]
+
+    @property
+    def code(self) -> str | None:
+        return self.final.code
+
+    @property
+    def check(self) -> CheckReport | None:
+        return self.final.check
+
+    def failure_summary(self) -> str:
+        """One line saying why the candidate is not usable ('' when it is)."""
+        final = self.final
+        if self.status == "ok":
+            return ""
+        if final.extraction_error is not None:
+            return f"{final.extraction_error.kind}: {final.extraction_error.message}"
+        if final.check is not None and final.check.errors:
+            return "; ".join(issue.describe() for issue in final.check.errors[:3])
+        return self.status
+
+
+@dataclass(frozen=True)
+class DesignPrompt:
+    """The variables of the designer prompt that change between tasks and iterations."""
+
+    instruction: str
+    env_description: str
+    success_description: str
+    history: tuple[str, ...] = ()
+    policy_feedback: str = ""
+    human_feedback: tuple[str, ...] = ()
+
+
+def designer_messages(card: EnvCard, prompt: DesignPrompt) -> tuple[Message, ...]:
+    """Render the designer system and user prompts for a card and task."""
+    system = render(
+        "designer_system.j2",
+        algorithm=card.train.algorithm,
+        example_field=card.fields[0].name,
+        action_dim=int(card.action.shape[0]) if card.action.shape else 1,
+        uses_memory=card.uses_memory,
+    )
+    user = render(
+        "designer_user.j2",
+        instruction=prompt.instruction,
+        env_description=prompt.env_description,
+        success_description=prompt.success_description,
+        history=list(prompt.history),
+        policy_feedback=prompt.policy_feedback,
+        human_feedback=list(prompt.human_feedback),
+    )
+    return (Message("system", system), Message("user", user))
+
+
+def execution_feedback(attempt: Attempt) -> str:
+    """Render the error feedback for a failed attempt; the kind of failure chooses the wording."""
+    if attempt.extraction_error is not None:
+        summary = {
+            "no_code": "No Python code was found in your answer.",
+            "no_function": "Your code does not define the required function.",
+            "syntax_error": "Your code does not parse.",
+        }[attempt.extraction_error.kind]
+        return render("feedback_execution.j2", summary=summary, issues=[attempt.extraction_error.message], warnings=[])
+    assert attempt.check is not None
+    return render(
+        "feedback_execution.j2",
+        summary="It failed the checks run on real states of the environment.",
+        issues=[issue.describe() for issue in attempt.check.errors],
+        warnings=[issue.describe() for issue in attempt.check.warnings],
+    )
+
+
+def _evaluate_response(text: str, checker: Checker) -> Attempt:
+    extracted = extract_reward_code(text)
+    if isinstance(extracted, ExtractionError):
+        return Attempt(text, None, extracted, (), None)
+    report = checker(extracted.code)
+    return Attempt(text, extracted.code, None, extracted.notes, report)
+
+
+def _status(attempt: Attempt) -> CandidateStatus:
+    if attempt.extraction_error is not None:
+        return "extract_failed"
+    if attempt.check is None or not attempt.check.ok:
+        return "check_failed"
+    return "ok"
+
+
+def design_candidates(
+    completer: Completer,
+    card: EnvCard,
+    prompt: DesignPrompt,
+    checker: Checker,
+    *,
+    samples: int,
+    task_key: str,
+    iteration: int = 0,
+    temperature: float = 1.0,
+    repair_attempts: int = 1,
+    on_event: EventSink | None = None,
+    max_parallel_checks: int = 2,
+) -> tuple[tuple[Message, ...], list[Candidate]]:
+    """Ask for `samples` candidates, extract and check each, and send failures back for repair.
+
+    Returns the designer messages (for the record) and one Candidate per sample, in sample order.
+    LLM errors propagate (the caller decides whether a run can go on); candidate faults never do.
+    """
+    emit = on_event or (lambda *_a, **_k: None)
+    messages = designer_messages(card, prompt)
+    request = CompletionRequest(
+        messages=messages, n=samples, temperature=temperature, purpose="designer",
+        task_key=task_key, iteration=iteration,
+    )
+    emit("llm_request", purpose="designer", n=samples)
+    completion = completer.complete(request)
+    emit("llm_response", purpose="designer", n=len(completion.samples), cost_usd=completion.cost_usd)
+
+    with ThreadPoolExecutor(max_workers=max(1, max_parallel_checks)) as pool:
+        first_attempts = list(pool.map(lambda text: _evaluate_response(text, checker), completion.samples))
+
+    candidates = []
+    for index, attempt in enumerate(first_attempts):
+        attempts = [attempt]
+        emit("candidate_checked", index=index, attempt=0, status=_status(attempt))
+        for round_index in range(repair_attempts):
+            if _status(attempts[-1]) == "ok":
+                break
+            repair_messages = messages + (
+                Message("assistant", attempts[-1].response),
+                Message("user", execution_feedback(attempts[-1])),
+            )
+            repair_request = CompletionRequest(
+                messages=repair_messages, n=1, temperature=temperature, purpose="repair",
+                task_key=task_key, iteration=iteration, label=f"c{index}-r{round_index}",
+            )
+            emit("llm_request", purpose="repair", index=index, round=round_index)
+            repaired = completer.complete(repair_request)
+            attempts.append(_evaluate_response(repaired.samples[0], checker))
+            emit("candidate_checked", index=index, attempt=round_index + 1, status=_status(attempts[-1]))
+        candidates.append(
+            Candidate(
+                id=f"i{iteration}-c{index}",
+                iteration=iteration,
+                index=index,
+                status=_status(attempts[-1]),
+                attempts=tuple(attempts),
+            )
+        )
+    return messages, candidates
+
+
+def candidate_record(candidate: Candidate) -> dict[str, Any]:
+    """JSON-able summary of a candidate for the store (code and responses are stored as files)."""
+    final = candidate.final
+    return {
+        "id": candidate.id,
+        "iteration": candidate.iteration,
+        "index": candidate.index,
+        "status": candidate.status,
+        "attempts": len(candidate.attempts),
+        "failure": candidate.failure_summary(),
+        "extract_notes": list(final.extract_notes),
+        "check": final.check.to_dict() if final.check is not None else None,
+    }

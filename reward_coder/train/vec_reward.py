@@ -1,0 +1,90 @@
+"""Score all envs of an SB3 VecEnv in one reward call, on the right observations.
+
+The trap this wrapper exists for: when an env's episode ends, SB3 resets it inside step_wait() and
+returns the *reset* observation; the step that ended the episode must be scored on
+infos[i]["terminal_observation"] (and that step's simulator probe, infos[i]["rc_probe"]), and the
+next step's `state` is the reset observation with its probe from reset_infos[i].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+
+from reward_coder.reward.compile import RewardFunction
+from reward_coder.reward.terms import TermLog
+
+
+class RewardVecWrapper(VecEnvWrapper):
+    """Replace a VecEnv's reward with `reward_fn(state, action, next_state)`, one call for all envs.
+
+    info['native_reward'] keeps the env's own reward. When an episode ends, info['episode_terms']
+    holds each term's sum over that episode and info['episode_native_return'] the native return.
+    `term_log` accumulates per-term statistics over all steps (reset it to start a new window).
+    """
+
+    def __init__(self, venv: VecEnv, reward_fn: RewardFunction, card: Any) -> None:
+        super().__init__(venv)
+        from reward_coder.envs import get_adapter
+
+        self.reward_fn = reward_fn
+        self.adapter = get_adapter(card.family)
+        self.term_log = TermLog()
+        self._prev: dict[str, np.ndarray] | None = None
+        self._actions: np.ndarray | None = None
+        self._episode_terms: dict[str, np.ndarray] = {}
+        self._episode_native = np.zeros(self.num_envs)
+
+    def reset(self):
+        obs = self.venv.reset()
+        probes = [info.get("rc_probe", {}) for info in self.venv.reset_infos]
+        self._prev = self.adapter.fields(np.asarray(obs), probes)
+        self._episode_terms = {}
+        self._episode_native = np.zeros(self.num_envs)
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions, dtype=np.float64).reshape(self.num_envs, -1)
+        self.venv.step_async(actions)
+
+    def step_wait(self):
+        obs, native, dones, infos = self.venv.step_wait()
+        obs_array = np.asarray(obs)
+        done_idx = np.flatnonzero(dones)
+        next_obs = obs_array
+        if done_idx.size:
+            next_obs = obs_array.copy()
+            for i in done_idx:
+                next_obs[i] = infos[i]["terminal_observation"]
+        next_fields = self.adapter.fields(next_obs, [info.get("rc_probe", {}) for info in infos])
+        reward, terms = self.reward_fn(self._prev, self._actions, next_fields)
+        self.term_log.add(reward, terms)
+
+        self._episode_native += native
+        for name, values in terms.items():
+            self._episode_terms.setdefault(name, np.zeros(self.num_envs))
+            self._episode_terms[name] += values
+        for i, info in enumerate(infos):
+            info["native_reward"] = float(native[i])
+        for i in done_idx:
+            infos[i]["episode_native_return"] = float(self._episode_native[i])
+            infos[i]["episode_terms"] = {name: float(v[i]) for name, v in self._episode_terms.items()}
+            self._episode_native[i] = 0.0
+            for values in self._episode_terms.values():
+                values[i] = 0.0
+
+        if done_idx.size:
+            reset_infos = self.venv.reset_infos
+            probes = [
+                (reset_infos[i] if dones[i] else infos[i]).get("rc_probe", {}) for i in range(self.num_envs)
+            ]
+            self._prev = self.adapter.fields(obs_array, probes)
+        else:
+            self._prev = next_fields
+        return obs, reward.astype(np.float32), dones, infos
+
+    def close(self) -> None:
+        self.reward_fn.close()
+        self.venv.close()

@@ -1,0 +1,76 @@
+"""Golden tests of every prompt template: a change to a prompt shows up as a reviewed diff.
+
+Regenerate after an intended change with: UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_prompting.py
+"""
+
+import os
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from reward_coder.prompting import render, template_names
+
+GOLDEN = Path(__file__).parent / "golden"
+
+ENV_TEXT = "A pendulum.\nFields:\n- theta (1,) rad: angle from upright"
+
+CASES = {
+    "designer_system.j2": dict(algorithm="SAC", example_field="theta", action_dim=1, uses_memory=False),
+    "designer_system.memory": dict(algorithm="PPO", example_field="inventory", action_dim=17, uses_memory=True),
+    "designer_user.j2": dict(
+        instruction="Swing the pendulum up and keep it upright.",
+        env_description=ENV_TEXT,
+        success_description="mean cos(theta) over the episode above 0.9",
+        history=[], policy_feedback="", human_feedback=[],
+    ),
+    "designer_user.feedback": dict(
+        instruction="Swing the pendulum up and keep it upright.",
+        env_description=ENV_TEXT,
+        success_description="mean cos(theta) over the episode above 0.9",
+        history=["Iteration 0: best success 0.2 with an angle-only reward."],
+        policy_feedback="candidate i0-c1 spins the pendulum instead of stopping at the top.",
+        human_feedback=["it spins; penalize angular velocity near the top"],
+    ),
+    "feedback_execution.j2": dict(
+        summary="It failed the checks run on real states of the environment.",
+        issues=["line 4: unknown field 'angle' (unknown-field)"],
+        warnings=["[term 'bonus'] is 0.0 on all 256 sampled states (constant-term)"],
+    ),
+    "feedback_policy.j2": dict(
+        algorithm="SAC", timesteps=20000, eval_episodes=5,
+        success_description="mean cos(theta) above 0.9",
+        candidates=[
+            dict(name="i0-c0", is_best=True, failed=False, failure="", success_rate="0.80", episode_length="200",
+                 metric="0.93", term_table="upright: 0.81 0.20 -1.00 1.00", analysis="holds upright after ~60 steps"),
+            dict(name="i0-c1", is_best=False, failed=True, failure="non-finite reward at step 1200",
+                 success_rate="", episode_length="", metric="", term_table="", analysis=""),
+        ],
+        best_code="def compute_reward(state, action, next_state):\n    return state.theta, {}",
+    ),
+}
+
+
+def _template_of(case: str) -> str:
+    return case if case.endswith(".j2") else case.split(".")[0] + ".j2"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_template_matches_golden(case):
+    text = render(_template_of(case), **CASES[case])
+    golden = GOLDEN / f"{case.replace('.j2', '')}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert golden.exists(), f"no golden file {golden}; run with UPDATE_GOLDEN=1 once and review it"
+    assert text == golden.read_text()
+
+
+def test_every_template_has_a_golden_case():
+    covered = {_template_of(case) for case in CASES}
+    assert set(template_names()) <= covered, f"templates without golden case: {set(template_names()) - covered}"
+
+
+@pytest.mark.parametrize("template", ["designer_user.j2", "feedback_execution.j2", "designer_system.j2"])
+def test_missing_variable_fails_loudly(template):
+    with pytest.raises(jinja2.UndefinedError):
+        render(template)
