@@ -1,0 +1,79 @@
+"""The LLM layer: one `Completer` protocol and the providers behind it.
+
+`make_completer("gpt-4o")` talks to a provider through litellm (imported on first call);
+`make_completer("replay:runs/demo/llm.jsonl")` answers from a recording; `ScriptedCompleter` serves tests.
+Nothing outside this package talks to a provider.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reward_coder.errors import LLMConfigError
+from reward_coder.llm.base import Completer
+from reward_coder.llm.journal import JournalingCompleter, JournalSink, journal_record, jsonl_file_sink
+from reward_coder.llm.litellm_provider import LiteLLMCompleter
+from reward_coder.llm.replay import ReplayCompleter, ReplayEntry, ReplayMode, load_replay_entries
+from reward_coder.llm.routing import ACCEPTED_FORMS, ProviderRoute, resolve_route
+from reward_coder.llm.scripted import ScriptedCompleter, ScriptedResponse, ScriptExhaustedError
+
+REPLAY_PREFIX = "replay:"
+STANDINS = "standins"
+"""`--model replay:standins` replays the hand-written stand-in responses shipped with the package."""
+
+__all__ = [
+    "ACCEPTED_FORMS",
+    "Completer",
+    "JournalSink",
+    "JournalingCompleter",
+    "LiteLLMCompleter",
+    "ProviderRoute",
+    "REPLAY_PREFIX",
+    "ReplayCompleter",
+    "ReplayEntry",
+    "ReplayMode",
+    "ScriptExhaustedError",
+    "ScriptedCompleter",
+    "ScriptedResponse",
+    "journal_record",
+    "jsonl_file_sink",
+    "load_replay_entries",
+    "make_completer",
+    "resolve_route",
+]
+
+
+def make_completer(
+    model: str,
+    *,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    cache_dir: Path | None = None,
+    timeout_s: float = 120.0,
+    max_retries: int = 4,
+) -> Completer:
+    """The completer a model string names: 'replay:PATH' replays (auto mode), anything else goes to litellm.
+
+    Fails fast with a one-line LLMConfigError on an empty or unknown model string, a missing key or a
+    missing replay file, so the CLI can stop before a run starts.
+    """
+    model = (model or "").strip()
+    if not model:
+        raise LLMConfigError(f"no model given; pass --model with one of {ACCEPTED_FORMS}")
+    if model.startswith(REPLAY_PREFIX):
+        path_text = model[len(REPLAY_PREFIX) :].strip()
+        if not path_text:
+            raise LLMConfigError("replay: needs a path, e.g. --model replay:runs/<id>/llm_journal.jsonl")
+        if path_text == STANDINS:
+            from reward_coder.resources import standins_dir
+
+            return ReplayCompleter(standins_dir(), mode="auto")
+        return ReplayCompleter(Path(path_text).expanduser(), mode="auto")
+    return LiteLLMCompleter(
+        model,
+        api_base=api_base,
+        api_key=api_key,
+        timeout_s=timeout_s,
+        max_retries=max_retries,
+        cache_dir=cache_dir,
+    )

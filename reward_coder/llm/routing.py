@@ -1,0 +1,129 @@
+"""Model string -> provider route, checked before any call so a missing key fails in one clear line.
+
+Pure (no litellm import): `make_completer` validates a model string in microseconds, and the CLI can
+report a typo or a missing key before a run starts instead of after the first prompt is rendered.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from reward_coder.errors import LLMConfigError
+
+ACCEPTED_FORMS = (
+    '"gpt-4o", "o3-mini", "anthropic/claude-sonnet-4-5", "ollama/qwen2.5-coder", '
+    '"openai/<name> --api-base http://host:port/v1", "replay:PATH"'
+)
+"""Shown whenever a model string is not understood."""
+
+OPENAI_DEFAULT_ENDPOINT = "https://api.openai.com/v1"
+ANTHROPIC_DEFAULT_ENDPOINT = "https://api.anthropic.com"
+OLLAMA_DEFAULT_ENDPOINT = "http://localhost:11434"
+
+NO_KEY_PLACEHOLDER = "sk-no-key-required"
+"""The OpenAI client refuses to start without some key; local OpenAI-compatible servers ignore it."""
+
+_BARE_OPENAI = re.compile(r"^(gpt-|chatgpt-|o\d|ft:gpt-)", re.IGNORECASE)
+
+_PASSTHROUGH_WITH_API_BASE = ("hosted_vllm/", "lm_studio/", "llamafile/", "openai_like/", "text-completion-openai/")
+"""litellm providers meant for self-hosted endpoints; with --api-base other names are sent as OpenAI-compatible."""
+
+
+@dataclass(frozen=True)
+class ProviderRoute:
+    """How to call one model through litellm, and what to tell the user when it fails."""
+
+    model: str
+    """The model string as the user typed it (recorded in journals and cache keys)."""
+    litellm_model: str
+    """What litellm is called with: always provider-prefixed, so litellm never has to guess."""
+    provider: str
+    """'openai', 'anthropic', 'ollama' or 'openai-compatible'."""
+    endpoint: str
+    """Where requests go; named in 'unreachable' messages."""
+    api_base: str | None
+    key_hint: str
+    """How to fix a rejected key, e.g. 'check OPENAI_API_KEY'."""
+    api_key: str | None = field(default=None, repr=False)
+    """Never shown in reprs or messages."""
+
+
+def resolve_route(
+    model: str,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ProviderRoute:
+    """Validate `model` (+ endpoint and key) and say how to call it; raise LLMConfigError otherwise."""
+    env = os.environ if env is None else env
+    model = model.strip()
+    if not model:
+        raise LLMConfigError(f"no model given; pass --model with one of {ACCEPTED_FORMS}")
+    lowered = model.lower()
+    api_base = api_base or None
+
+    if lowered.startswith(("ollama/", "ollama_chat/")):
+        return ProviderRoute(
+            model=model,
+            litellm_model=model,
+            provider="ollama",
+            endpoint=api_base or OLLAMA_DEFAULT_ENDPOINT,
+            api_base=api_base,
+            key_hint="ollama needs no key; check the server's settings",
+            api_key=api_key,
+        )
+
+    if lowered.startswith(("anthropic/", "claude")):
+        litellm_model = model if lowered.startswith("anthropic/") else f"anthropic/{model}"
+        key = api_key or env.get("ANTHROPIC_API_KEY") or None
+        if key is None and api_base is None:
+            raise LLMConfigError(
+                f"model '{model}' needs ANTHROPIC_API_KEY; export ANTHROPIC_API_KEY=... "
+                "(or pass --api-base for a self-hosted endpoint)"
+            )
+        return ProviderRoute(
+            model=model,
+            litellm_model=litellm_model,
+            provider="anthropic",
+            endpoint=api_base or ANTHROPIC_DEFAULT_ENDPOINT,
+            api_base=api_base,
+            key_hint="check ANTHROPIC_API_KEY",
+            api_key=key,
+        )
+
+    if lowered.startswith("openai/") or _BARE_OPENAI.match(model):
+        litellm_model = model if lowered.startswith("openai/") else f"openai/{model}"
+        key = api_key or env.get("OPENAI_API_KEY") or None
+        if key is None and api_base is None:
+            raise LLMConfigError(
+                f"model '{model}' needs OPENAI_API_KEY; export OPENAI_API_KEY=... "
+                "(or pass --api-base http://host:port/v1 for an OpenAI-compatible server)"
+            )
+        return ProviderRoute(
+            model=model,
+            litellm_model=litellm_model,
+            provider="openai" if api_base is None else "openai-compatible",
+            endpoint=api_base or OPENAI_DEFAULT_ENDPOINT,
+            api_base=api_base,
+            key_hint="check OPENAI_API_KEY" if api_base is None else f"check the key the server at {api_base} expects",
+            api_key=key or NO_KEY_PLACEHOLDER,
+        )
+
+    if api_base is not None:
+        # Any model behind an explicit endpoint is taken as an OpenAI-compatible server's model name
+        # (vLLM names such as 'Qwen/Qwen2.5-Coder-7B' contain slashes, so the prefix cannot be trusted).
+        passthrough = lowered.startswith(_PASSTHROUGH_WITH_API_BASE)
+        return ProviderRoute(
+            model=model,
+            litellm_model=model if passthrough else f"openai/{model}",
+            provider="openai-compatible",
+            endpoint=api_base,
+            api_base=api_base,
+            key_hint=f"check the key the server at {api_base} expects",
+            api_key=api_key or env.get("OPENAI_API_KEY") or NO_KEY_PLACEHOLDER,
+        )
+
+    raise LLMConfigError(f"unknown model '{model}'; use one of {ACCEPTED_FORMS}")
