@@ -8,7 +8,7 @@ is behind them.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Literal, Protocol
 
 from reward_coder.extract import extract_reward_code
@@ -207,6 +207,37 @@ def design_candidates(
             )
         )
     return messages, candidates
+
+
+def candidate_to_dict(candidate: Candidate) -> dict[str, Any]:
+    """Everything about a candidate, responses included, so a resumed run needs no LLM call to rebuild it."""
+    return {
+        "id": candidate.id, "iteration": candidate.iteration, "index": candidate.index,
+        "status": candidate.status, "parent": candidate.parent, "notes": list(candidate.notes),
+        "attempts": [
+            {
+                "response": a.response, "code": a.code,
+                "extraction_error": asdict(a.extraction_error) if a.extraction_error else None,
+                "extract_notes": list(a.extract_notes),
+                "check": a.check.to_dict() if a.check else None,
+            }
+            for a in candidate.attempts
+        ],
+    }
+
+
+def candidate_from_dict(data: dict[str, Any]) -> Candidate:
+    attempts = tuple(
+        Attempt(
+            response=a["response"], code=a["code"],
+            extraction_error=ExtractionError(**a["extraction_error"]) if a["extraction_error"] else None,
+            extract_notes=tuple(a["extract_notes"]),
+            check=CheckReport.from_dict(a["check"]) if a["check"] else None,
+        )
+        for a in data["attempts"]
+    )
+    return Candidate(id=data["id"], iteration=data["iteration"], index=data["index"], status=data["status"],
+                     attempts=attempts, parent=data.get("parent"), notes=tuple(data.get("notes", ())))
 
 
 def candidate_record(candidate: Candidate) -> dict[str, Any]:

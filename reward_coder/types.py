@@ -241,6 +241,18 @@ class CheckReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckReport:
+        return cls(
+            ok=data["ok"],
+            issues=tuple(CheckIssue(**i) for i in data.get("issues", ())),
+            term_stats={k: TermStats(**v) for k, v in data.get("term_stats", {}).items()},
+            reward_stats=TermStats(**data["reward_stats"]) if data.get("reward_stats") else None,
+            call_ms=data.get("call_ms"),
+            isolation=data.get("isolation", ""),
+            n_states=data.get("n_states", 0),
+        )
+
 
 @dataclass(frozen=True)
 class ExtractionError:

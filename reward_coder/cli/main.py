@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from reward_coder.cli import doctor_cmd, envs_cmd, generate_cmd
+from reward_coder.cli import doctor_cmd, envs_cmd, generate_cmd, run_cmd
 
 app = typer.Typer(
     name="reward-coder",
@@ -16,6 +16,10 @@ app = typer.Typer(
 app.add_typer(envs_cmd.app, name="envs")
 app.command("generate")(generate_cmd.generate)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("run")(run_cmd.run)
+app.command("resume")(run_cmd.resume)
+app.command("refine")(run_cmd.refine)
+app.command("demo")(run_cmd.demo)
 
 
 def main() -> None:

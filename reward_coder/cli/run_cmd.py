@@ -1,0 +1,205 @@
+"""`reward-coder run | resume | refine | demo`: the full design-train-analyze loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from reward_coder.cli.common import console, err_console, user_errors
+from reward_coder.cli.progress import ProgressPrinter
+from reward_coder.config import RunConfig
+from reward_coder.errors import ConfigError
+from reward_coder.store import RunStore, make_run_id
+
+DEMO_TASK = "pendulum/swing-up"
+
+
+def _services(config: RunConfig, store: RunStore, printer: ProgressPrinter, executor: str, address: str | None,
+              interactive: bool):
+    from reward_coder.llm import JournalingCompleter, make_completer
+    from reward_coder.loop import BudgetedCompleter, LoopServices
+    from reward_coder.train.executor import make_executor
+
+    journal = JournalingCompleter(
+        make_completer(config.model, api_base=config.api_base, cache_dir=store.path("llm_cache")),
+        sink=lambda record: store.append_jsonl("llm_journal.jsonl", record),
+    )
+    completer = BudgetedCompleter(journal, config.max_cost_usd)
+    return LoopServices(
+        completer=completer, executor=make_executor(executor, config.workers, address), store=store,
+        on_event=printer, ask_feedback=_ask_feedback if interactive else None,
+    ), journal
+
+
+def _ask_feedback(summary: dict[str, Any]) -> str | None:
+    err_console.print(f"\niteration {summary['iteration']}: best {summary.get('best_candidate')} "
+                      f"(success {summary.get('best_success_rate')})")
+    return typer.prompt("feedback for the next iteration (empty to go on)", default="", show_default=False)
+
+
+def _execute(config: RunConfig, store: RunStore, task, *, progress: str, executor: str, address: str | None,
+             interactive: bool) -> None:
+    from reward_coder.generate import make_checker
+    from reward_coder.loop import run_loop, start_run
+
+    printer = ProgressPrinter(progress, config.model)
+    services, journal = _services(config, store, printer, executor, address, interactive)
+    try:
+        checker = make_checker(task, config, printer)
+        if not store.exists("task.json"):
+            task = start_run(config, task, store, services.completer, printer)
+        else:
+            task = _task_from_store(store, task)
+        err_console.print(f"run folder: {store.root}", highlight=False)
+        state = run_loop(config, task, services, checker)
+    finally:
+        services.executor.close()
+    _print_result(store, state, journal.total_cost_usd)
+
+
+def _task_from_store(store: RunStore, task):
+    """A resumed run keeps the metric it started with (it may have been proposed by the LLM)."""
+    from dataclasses import replace
+
+    from reward_coder.types import SuccessSpec
+
+    saved = store.read_json("task.json")
+    return replace(task, success=SuccessSpec(**saved["success"]), instruction=saved["instruction"])
+
+
+def _print_result(store: RunStore, state: dict[str, Any], cost: float) -> None:
+    table = Table(title=f"run {store.root.name}")
+    for column in ("iteration", "candidate", "status", "training", "success", "note"):
+        table.add_column(column)
+    for iteration in range(state.get("iterations_done", 0)):
+        summary = store.read_json(f"iterations/{iteration}/summary.json")
+        for c in summary["candidates"]:
+            note = c["failure"] or (f"pruned at rung {c['pruned_at_rung']}" if c["pruned_at_rung"] is not None else "")
+            if c["id"] == summary["best_candidate"]:
+                note = "best of iteration " + note
+            success = f"{c['success_rate']:.2f}" if c["success_rate"] is not None else "-"
+            table.add_row(str(iteration), c["id"], c["status"], c["training"] or "-", success, note[:70])
+    console.print(table)
+    best = state.get("best")
+    if best:
+        console.print(f"best reward: {best['candidate']} (iteration {best['iteration']}), success rate "
+                      f"{best['success_rate']:.2f} -> {store.root / 'best.py'}")
+    else:
+        console.print("no candidate was trained successfully; see the analysis in the run folder")
+    console.print(f"LLM cost this session: ${cost:.4f}; everything is in {store.root}/")
+
+
+@user_errors
+def run(
+    instruction: Annotated[Optional[str], typer.Argument(help="The task in words.")] = None,
+    env: Annotated[Optional[str], typer.Option("--env", "-e", help="Env card id or gymnasium id.")] = None,
+    task: Annotated[Optional[str], typer.Option("--task", "-t", help="Named task CARD/TASK (see `reward-coder envs`).")] = None,
+    model: Annotated[str, typer.Option("--model", "-m", help="litellm model string or replay:PATH.")] = "gpt-4o",
+    samples: Annotated[int, typer.Option("-k", "--samples", min=1, max=64, help="Candidates per iteration.")] = 4,
+    iterations: Annotated[int, typer.Option("--iterations", "-n", min=1, max=50)] = 2,
+    timesteps: Annotated[Optional[int], typer.Option(min=1_000, help="Training steps per candidate (default: the task's).")] = None,
+    eval_episodes: Annotated[Optional[int], typer.Option(min=1)] = None,
+    no_critic: Annotated[bool, typer.Option("--no-critic", help="Skip the critic review.")] = False,
+    interactive: Annotated[bool, typer.Option("--interactive", help="Ask for feedback after each iteration.")] = False,
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="Stop cleanly before LLM spending passes this (USD).")] = None,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
+    workers: Annotated[int, typer.Option(help="Candidates trained side by side (0: one per core).")] = 0,
+    executor: Annotated[str, typer.Option(help="local (process pool), inline, or ray.")] = "local",
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster address for --executor ray.")] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (default runs/<run-id>).")] = None,
+    api_base: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL.")] = None,
+    progress: Annotated[str, typer.Option(help="text, quiet or json (JSON lines on stdout).")] = "text",
+    allow_unsandboxed: Annotated[bool, typer.Option("--allow-unsandboxed")] = False,
+) -> None:
+    """Design, check, critique, train, evaluate and refine reward functions for a task."""
+    from reward_coder.tasks import resolve_task
+
+    if progress not in ("text", "quiet", "json"):
+        raise ConfigError(f"--progress must be text, quiet or json, not '{progress}'")
+    resolved = resolve_task(task, instruction, env)
+    config = RunConfig(
+        instruction=resolved.instruction, env=resolved.card.id, task=resolved.key if resolved.named else "",
+        model=model, api_base=api_base, samples=samples, iterations=iterations, critic=not no_critic,
+        seed=seed, total_timesteps=timesteps, eval_episodes=eval_episodes, device=device, workers=workers,
+        max_cost_usd=max_cost, allow_unsandboxed=allow_unsandboxed,
+    )
+    store = RunStore.create(out or Path("runs") / make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed))
+    if store.exists("state.json"):
+        raise ConfigError(f"'{store.root}' already holds a run; use `reward-coder resume {store.root}` or another --out")
+    _execute(config, store, resolved, progress=progress, executor=executor, address=address, interactive=interactive)
+
+
+def _open_run(run_dir: Path) -> tuple[RunStore, RunConfig]:
+    store = RunStore(run_dir)
+    if not store.exists("config.json"):
+        raise ConfigError(f"'{run_dir}' is not a run folder (no config.json); list runs with `ls runs/`")
+    return store, RunConfig.from_dict(store.read_json("config.json"))
+
+
+def _task_of(config: RunConfig):
+    from reward_coder.tasks import resolve_task
+
+    return resolve_task(config.task or None, config.instruction, config.env)
+
+
+@user_errors
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder, runs/<run-id>.")],
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="New LLM spending limit (USD).")] = None,
+    progress: Annotated[str, typer.Option()] = "text",
+    executor: Annotated[str, typer.Option()] = "local",
+) -> None:
+    """Continue a run after a crash, Ctrl-C or a spent budget, without redoing finished work."""
+    store, config = _open_run(run_dir)
+    if max_cost is not None:
+        config = config.with_changes(max_cost_usd=max_cost)
+        store.write_json("config.json", config)
+    _execute(config, store, _task_of(config), progress=progress, executor=executor, address=None, interactive=False)
+
+
+@user_errors
+def refine(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder, runs/<run-id>.")],
+    feedback: Annotated[str, typer.Option("--feedback", "-f", help="What to change, in your words.")],
+    progress: Annotated[str, typer.Option()] = "text",
+    executor: Annotated[str, typer.Option()] = "local",
+) -> None:
+    """Run one more iteration with your feedback in the designer prompt (human in the loop)."""
+    if not feedback.strip():
+        raise ConfigError("--feedback is empty; say what the policy should do differently")
+    store, config = _open_run(run_dir)
+    state = store.read_json("state.json") if store.exists("state.json") else {"iterations_done": 0}
+    next_iteration = int(state.get("iterations_done", 0))
+    if next_iteration < config.iterations:
+        raise ConfigError(f"the run has not finished its {config.iterations} iterations; `reward-coder resume {run_dir}` first")
+    store.write_text(f"iterations/{next_iteration}/feedback.txt", feedback.strip() + "\n")
+    config = config.with_changes(iterations=next_iteration + 1)
+    store.write_json("config.json", config)
+    _execute(config, store, _task_of(config), progress=progress, executor=executor, address=None, interactive=False)
+
+
+@user_errors
+def demo(
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (default runs/demo__<time>).")] = None,
+    timesteps: Annotated[int, typer.Option(min=1_000, help="Training steps per candidate.")] = 40_000,
+    progress: Annotated[str, typer.Option()] = "text",
+) -> None:
+    """The whole loop offline on Pendulum, replaying hand-written stand-in LLM responses (no key needed)."""
+    from reward_coder.tasks import resolve_task
+
+    resolved = resolve_task(DEMO_TASK, None, None)
+    err_console.print(
+        "[bold]demo[/]: the LLM answers are hand-written stand-ins replayed from the package "
+        "(reward_coder/standins/), not a real model's output; training and evaluation are real.",
+        highlight=False,
+    )
+    config = RunConfig(
+        instruction=resolved.instruction, env=resolved.card.id, task=resolved.key, model="replay:standins",
+        samples=3, iterations=2, critic=True, seed=0, total_timesteps=timesteps, eval_episodes=5, workers=2,
+    )
+    store = RunStore.create(out or Path("runs") / ("demo__" + make_run_id(resolved.card.id, "swing-up", 0)))
+    _execute(config, store, resolved, progress=progress, executor="local", address=None, interactive=False)

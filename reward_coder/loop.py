@@ -1,0 +1,440 @@
+"""The loop: design -> check -> critic -> train (with pruning) -> evaluate -> analyze -> feedback -> repeat.
+
+Orchestration only. It receives its completer, executor and store, and reports progress through an
+event sink; it never prints. Each step's output is stored before the next step starts, and each step
+first looks in the store for its own output, which is how `resume` skips finished work.
+
+Run folder (runs/<run-id>/):
+  config.json, task.json, env_card.txt, versions.json, state.json, llm_journal.jsonl, best.py, best.json
+  iterations/<k>/prompts/*.txt            designer prompt as sent
+  iterations/<k>/design.json              every candidate with every response, code and check report
+  iterations/<k>/candidates/<id>.py       final code of each candidate
+  iterations/<k>/critic.json              critic reviews (and revisions taken)
+  iterations/<k>/training/<id>/           model.zip, curve.json, tb/ (written by the trainer)
+  iterations/<k>/outcomes/<id>.rung<r>.json  training + evaluation result of each rung
+  iterations/<k>/analysis.md, summary.json   analyzer text and iteration summary
+  iterations/<k>/feedback.txt             human feedback given for iteration k
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import platform
+import sys
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+from reward_coder.analyze import analyze_outcome, term_table
+from reward_coder.config import RunConfig
+from reward_coder.critic import review_candidate
+from reward_coder.design import (
+    Candidate,
+    DesignPrompt,
+    candidate_from_dict,
+    candidate_record,
+    candidate_to_dict,
+    design_candidates,
+)
+from reward_coder.errors import LLMError, RewardCoderError
+from reward_coder.llm.base import Completer
+from reward_coder.prompting import render
+from reward_coder.store import RunStore
+from reward_coder.tasks import Task, describe_success
+from reward_coder.train.executor import Executor
+from reward_coder.train.halving import HalvingPlan, score, successive_halving
+from reward_coder.train.sb3 import TrainJob, TrainOutcome, outcome_from_dict, outcome_to_dict
+from reward_coder.types import CompletionRequest, Message
+
+EventSink = Callable[..., None]
+HISTORY_CHAR_BUDGET = 6_000
+"""About 1,500 tokens of earlier-iteration history in the designer prompt; the newest is kept first."""
+
+
+class BudgetExceeded(RewardCoderError):
+    """The next LLM call could pass --max-cost; the run stops cleanly and can be resumed with a higher limit."""
+
+    exit_code = 3
+
+
+class BudgetedCompleter:
+    """Refuses a call when spending so far plus the largest call seen could pass the limit."""
+
+    def __init__(self, inner: Any, max_cost_usd: float | None) -> None:
+        self.inner = inner
+        self.name = getattr(inner, "name", "budgeted")
+        self.max_cost_usd = max_cost_usd
+        self._largest_call = 0.0
+
+    def complete(self, request: CompletionRequest):
+        spent = float(getattr(self.inner, "total_cost_usd", 0.0))
+        if self.max_cost_usd is not None and spent + self._largest_call > self.max_cost_usd:
+            raise BudgetExceeded(
+                f"LLM spending ${spent:.4f} plus the next call (up to ${self._largest_call:.4f}) would pass "
+                f"--max-cost ${self.max_cost_usd:.4f}; stopped cleanly, resume with a higher --max-cost"
+            )
+        completion = self.inner.complete(request)
+        self._largest_call = max(self._largest_call, completion.cost_usd)
+        return completion
+
+
+@dataclass
+class LoopServices:
+    completer: Completer
+    executor: Executor
+    store: RunStore
+    on_event: EventSink
+    ask_feedback: Callable[[dict[str, Any]], str | None] | None = None
+    """Interactive mode: called with the iteration summary; returns the user's feedback or None."""
+
+
+def code_fingerprint(code: str) -> str:
+    """Same AST -> same fingerprint: candidates that differ only in comments or spacing train once."""
+    try:
+        normalized = ast.dump(ast.parse(code))
+    except SyntaxError:
+        normalized = code
+    return hashlib.sha256(normalized.encode()).hexdigest()[:16]
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for package in ("reward-coder", "numpy", "torch", "stable-baselines3", "gymnasium", "mujoco", "litellm"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+# ------------------------------------------------------------------------------------------------
+# Run setup
+# ------------------------------------------------------------------------------------------------
+
+
+def start_run(config: RunConfig, task: Task, store: RunStore, completer: Completer | None = None,
+              on_event: EventSink | None = None) -> Task:
+    """Write what describes the run; for a free-text task without a metric, settle the metric first."""
+    from reward_coder.envs import describe_card
+
+    emit = on_event or (lambda *_a, **_k: None)
+    store.write_json("config.json", config)
+    store.write_json("versions.json", versions())
+    store.write_text("env_card.txt", describe_card(task.card))
+    metric_source = "task" if task.named else "card default"
+    if not task.named and completer is not None:
+        task, metric_source = propose_success(task, completer, emit)
+    store.write_json("task.json", {
+        "key": task.key, "instruction": task.instruction, "env": task.card.id, "env_id": task.card.env_id,
+        "success": task.success, "success_text": describe_success(task.success),
+        "metric_source": metric_source, "total_timesteps": task.total_timesteps,
+    })
+    emit("metric", text=describe_success(task.success), source=metric_source)
+    if not store.exists("state.json"):
+        store.write_json("state.json", {"status": "running", "iterations_done": 0, "iterations_planned": config.iterations,
+                                        "best": None, "started": time.time()})
+    return task
+
+
+def propose_success(task: Task, completer: Completer, emit: EventSink) -> tuple[Task, str]:
+    """Ask the LLM for a success test of a free-text task; fall back to the card's default if it is unusable."""
+    import json
+
+    from reward_coder.envs import describe_card
+    from reward_coder.success import validate_success
+    from reward_coder.types import SuccessSpec
+
+    kinds = [
+        ("native_return_above", "episode return of the environment's own reward >= threshold"),
+        ("field_mean_above / field_mean_below", "mean of a field over the episode vs threshold (params: field, threshold, optional index, optional from_fraction)"),
+        ("field_final_above / field_final_below", "value of a field at the last step vs threshold"),
+        ("survive_and_field", "episode lasts at least min_steps and a field condition holds"),
+    ]
+    prompt = render("success_proposal.j2", instruction=task.instruction, env_description=describe_card(task.card),
+                    native_reward=task.card.native_reward or "not described", kinds=kinds)
+    request = CompletionRequest(messages=(Message("user", prompt),), n=1, temperature=0.0,
+                                purpose="success_proposal", task_key=task.key)
+    text = completer.complete(request).samples[0]
+    try:
+        start, end = text.index("{"), text.rindex("}") + 1
+        data = json.loads(text[start:end])
+        spec = SuccessSpec(kind=data["kind"], params=dict(data.get("params", {})),
+                           description=str(data.get("description", "")), written_by="llm")
+        validate_success(spec, task.card.field_names(), "proposed success metric")
+    except (ValueError, KeyError, TypeError, RewardCoderError) as err:
+        emit("metric_rejected", reason=str(err))
+        return task, f"card default (the proposed metric was unusable: {err})"
+    return replace(task, success=spec), "proposed by the LLM (not written by a person)"
+
+
+# ------------------------------------------------------------------------------------------------
+# One iteration
+# ------------------------------------------------------------------------------------------------
+
+
+def _iteration_dir(iteration: int) -> str:
+    return f"iterations/{iteration}"
+
+
+def _history_and_feedback(store: RunStore, iteration: int) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+    """Compact history of iterations before the last one, full policy feedback of the last, human notes."""
+    history: list[str] = []
+    used = 0
+    for earlier in range(iteration - 2, -1, -1):
+        path = f"{_iteration_dir(earlier)}/summary.json"
+        if not store.exists(path):
+            continue
+        line = store.read_json(path).get("history_line", "")
+        if used + len(line) > HISTORY_CHAR_BUDGET:
+            break
+        history.insert(0, line)
+        used += len(line)
+    policy_feedback = ""
+    previous = _iteration_dir(iteration - 1)
+    if iteration > 0 and store.exists(f"{previous}/policy_feedback.txt"):
+        policy_feedback = store.read_text(f"{previous}/policy_feedback.txt").strip()
+    human: list[str] = []
+    feedback_path = f"{_iteration_dir(iteration)}/feedback.txt"
+    if store.exists(feedback_path):
+        human = [line.strip() for line in store.read_text(feedback_path).splitlines() if line.strip()]
+    return tuple(history), policy_feedback, tuple(human)
+
+
+def _design(config: RunConfig, task: Task, services: LoopServices, checker, iteration: int) -> list[Candidate]:
+    from reward_coder.envs import describe_card
+    from reward_coder.generate import write_prompts
+
+    store, folder = services.store, _iteration_dir(iteration)
+    if store.exists(f"{folder}/design.json"):
+        return [candidate_from_dict(c) for c in store.read_json(f"{folder}/design.json")]
+    history, policy_feedback, human = _history_and_feedback(store, iteration)
+    prompt = DesignPrompt(
+        instruction=task.instruction, env_description=describe_card(task.card),
+        success_description=describe_success(task.success), history=history,
+        policy_feedback=policy_feedback, human_feedback=human,
+    )
+    messages, candidates = design_candidates(
+        services.completer, task.card, prompt, checker, samples=config.samples, task_key=task.key,
+        iteration=iteration, temperature=config.temperature, repair_attempts=config.repair_attempts,
+        on_event=services.on_event,
+    )
+    write_prompts(store, f"{folder}/prompts", messages)
+    store.write_json(f"{folder}/design.json", [candidate_to_dict(c) for c in candidates])
+    return candidates
+
+
+def _critic(config: RunConfig, task: Task, services: LoopServices, checker, iteration: int,
+            candidates: list[Candidate]) -> list[Candidate]:
+    from reward_coder.envs import describe_card
+
+    store, folder = services.store, _iteration_dir(iteration)
+    if not config.critic:
+        return candidates
+    if store.exists(f"{folder}/critic.json"):
+        saved = store.read_json(f"{folder}/critic.json")
+        return [candidate_from_dict(c) for c in saved["candidates"]]
+    reviewed, reviews = [], []
+    for candidate in candidates:
+        if candidate.status != "ok":
+            reviewed.append(candidate)
+            continue
+        updated, candidate_reviews = review_candidate(
+            services.completer, candidate, checker, instruction=task.instruction,
+            env_description=describe_card(task.card), success_description=describe_success(task.success),
+            task_key=task.key, revisions=config.critic_revisions, on_event=services.on_event,
+        )
+        reviewed.append(updated)
+        reviews.extend(candidate_reviews)
+    store.write_json(f"{folder}/critic.json", {
+        "reviews": [r.__dict__ for r in reviews],
+        "candidates": [candidate_to_dict(c) for c in reviewed],
+    })
+    return reviewed
+
+
+def _train_jobs(config: RunConfig, task: Task, store: RunStore, iteration: int,
+                candidates: list[Candidate]) -> tuple[list[TrainJob], dict[str, str]]:
+    """One job per distinct code; `same_as` maps a duplicate candidate to the one trained for it."""
+    card = task.card
+    jobs, by_fingerprint, same_as = [], {}, {}
+    for candidate in candidates:
+        if candidate.status != "ok" or candidate.code is None:
+            continue
+        fingerprint = code_fingerprint(candidate.code)
+        if fingerprint in by_fingerprint:
+            same_as[candidate.id] = by_fingerprint[fingerprint]
+            continue
+        by_fingerprint[fingerprint] = candidate.id
+        jobs.append(TrainJob(
+            candidate_id=candidate.id, card=card, success=task.success,
+            out_dir=str(store.path(f"{_iteration_dir(iteration)}/training/{candidate.id}")),
+            reward_kind="code", code=candidate.code, algorithm=card.train.algorithm,
+            total_timesteps=config.total_timesteps or task.total_timesteps, n_envs=card.train.n_envs,
+            seed=config.seed, device=config.device, hyperparameters=dict(card.train.hyperparameters),
+            eval_episodes=config.eval_episodes or card.train.eval_episodes,
+            eval_every=max(1_000, (config.total_timesteps or task.total_timesteps) // 5),
+            max_episode_steps=card.train.max_episode_steps, allow_unsandboxed=config.allow_unsandboxed,
+        ))
+    return jobs, same_as
+
+
+def _train(config: RunConfig, task: Task, services: LoopServices, iteration: int,
+           candidates: list[Candidate]) -> tuple[dict[str, TrainOutcome], dict[str, int], dict[str, str]]:
+    store, folder = services.store, _iteration_dir(iteration)
+    jobs, same_as = _train_jobs(config, task, store, iteration, candidates)
+    if not jobs:
+        return {}, {}, same_as
+    plan = HalvingPlan.make(jobs[0].total_timesteps, len(jobs))
+    services.on_event("training_started", n=len(jobs), budgets=plan.budgets, duplicates=len(same_as))
+
+    def cached(rung: int, job: TrainJob) -> TrainOutcome | None:
+        path = f"{folder}/outcomes/{job.candidate_id}.rung{rung}.json"
+        return outcome_from_dict(store.read_json(path)) if store.exists(path) else None
+
+    def on_outcome(rung: int, outcome: TrainOutcome) -> None:
+        store.write_json(f"{folder}/outcomes/{outcome.candidate_id}.rung{rung}.json", outcome_to_dict(outcome))
+        services.on_event("training_outcome", rung=rung, candidate=outcome.candidate_id, status=outcome.status,
+                          success_rate=outcome.success_rate, timesteps=outcome.timesteps, failure=outcome.failure)
+
+    outcomes, pruned_at = successive_halving(jobs, services.executor, plan, task.success,
+                                             on_outcome=on_outcome, cached=cached)
+    return outcomes, pruned_at, same_as
+
+
+def _policy_feedback(config: RunConfig, task: Task, candidates: list[Candidate], outcomes: dict[str, TrainOutcome],
+                     analyses: dict[str, str], best_id: str | None, best_code: str | None) -> str:
+    rows = []
+    for candidate in candidates:
+        outcome = outcomes.get(candidate.id)
+        failed = candidate.status != "ok" or outcome is None or outcome.status != "ok"
+        failure = candidate.failure_summary() if candidate.status != "ok" else (
+            analyses.get(candidate.id, "") if outcome is not None else "not trained")
+        evaluation = outcome.eval if outcome is not None and outcome.eval else {}
+        rows.append(dict(
+            name=candidate.id, is_best=candidate.id == best_id, failed=failed, failure=failure,
+            success_rate=f"{evaluation.get('success_rate', 0.0):.2f}",
+            episode_length=f"{evaluation.get('length_mean', 0.0):.0f}",
+            metric=f"{evaluation.get('metric_mean', float('nan')):.3g}",
+            term_table=term_table(evaluation.get("term_stats", {})),
+            analysis=analyses.get(candidate.id, ""),
+        ))
+    return render(
+        "feedback_policy.j2", algorithm=task.card.train.algorithm,
+        timesteps=config.total_timesteps or task.total_timesteps,
+        eval_episodes=config.eval_episodes or task.card.train.eval_episodes,
+        success_description=describe_success(task.success), candidates=rows,
+        best_code=(best_code or "").rstrip(),
+    )
+
+
+def run_iteration(config: RunConfig, task: Task, services: LoopServices, checker, iteration: int) -> dict[str, Any]:
+    """Do (or finish) one iteration and return its summary."""
+    store, folder, emit = services.store, _iteration_dir(iteration), services.on_event
+    if store.exists(f"{folder}/summary.json"):
+        return store.read_json(f"{folder}/summary.json")
+    emit("iteration_start", iteration=iteration)
+    candidates = _design(config, task, services, checker, iteration)
+    candidates = _critic(config, task, services, checker, iteration, candidates)
+    for candidate in candidates:
+        if candidate.code is not None:
+            store.write_text(f"{folder}/candidates/{candidate.id}.py", candidate.code)
+    outcomes, pruned_at, same_as = _train(config, task, services, iteration, candidates)
+    for duplicate, original in same_as.items():
+        if original in outcomes:
+            outcomes[duplicate] = outcomes[original]
+
+    analyses = {
+        cid: analyze_outcome(outcome, task.card, task.success, pruned_at.get(cid))
+        + (f" (same code as {same_as[cid]}, trained once)" if cid in same_as else "")
+        for cid, outcome in outcomes.items()
+    }
+    ranked = sorted(outcomes.items(), key=lambda item: score(item[1], task.success), reverse=True)
+    ranked = [(cid, o) for cid, o in ranked if o.status == "ok" and cid not in pruned_at]
+    best_id = ranked[0][0] if ranked else None
+    code_of = {c.id: c.code for c in candidates}
+
+    state = store.read_json("state.json")
+    previous_best = state.get("best")
+    improved = False
+    if best_id is not None:
+        best_outcome = outcomes[best_id]
+        candidate_score = list(score(best_outcome, task.success))
+        if previous_best is None or candidate_score > previous_best["score"]:
+            improved = True
+            state["best"] = {
+                "candidate": best_id, "iteration": iteration, "score": candidate_score,
+                "success_rate": best_outcome.success_rate, "eval": {k: v for k, v in (best_outcome.eval or {}).items() if k != "episodes"},
+            }
+            store.write_text("best.py", code_of[best_id] or "")
+            store.write_json("best.json", state["best"])
+    overall_best = state.get("best")
+    best_code = store.read_text("best.py") if store.exists("best.py") else None
+
+    store.write_text(f"{folder}/analysis.md", "\n".join(
+        f"- **{cid}**: {text}" for cid, text in sorted(analyses.items())) + "\n")
+    feedback = _policy_feedback(config, task, candidates, outcomes, analyses,
+                                overall_best["candidate"] if overall_best else None, best_code)
+    store.write_text(f"{folder}/policy_feedback.txt", feedback)
+
+    tried = ", ".join(
+        f"{c.id} {'failed: ' + c.failure_summary()[:80] if c.status != 'ok' else f'success {outcomes[c.id].success_rate:.2f}' if c.id in outcomes else 'not trained'}"
+        for c in candidates
+    )
+    summary = {
+        "iteration": iteration,
+        "best_candidate": best_id,
+        "best_success_rate": outcomes[best_id].success_rate if best_id else None,
+        "improved_overall_best": improved,
+        "overall_best": overall_best,
+        "candidates": [
+            {**candidate_record(c), "training": outcomes[c.id].status if c.id in outcomes else None,
+             "success_rate": outcomes[c.id].success_rate if c.id in outcomes else None,
+             "pruned_at_rung": pruned_at.get(c.id), "same_as": same_as.get(c.id),
+             "analysis": analyses.get(c.id, "")}
+            for c in candidates
+        ],
+        "history_line": f"Iteration {iteration}: " + (
+            f"best {best_id} with success {outcomes[best_id].success_rate:.2f}; " if best_id else "no candidate trained; ")
+            + f"tried: {tried}",
+    }
+    store.write_json(f"{folder}/summary.json", summary)
+    state["iterations_done"] = max(state.get("iterations_done", 0), iteration + 1)
+    store.write_json("state.json", state)
+    emit("iteration_done", iteration=iteration, summary=summary)
+    return summary
+
+
+def run_loop(config: RunConfig, task: Task, services: LoopServices, checker) -> dict[str, Any]:
+    """Run iterations until config.iterations are done; stop cleanly on the LLM budget."""
+    store = services.store
+    state = store.read_json("state.json")
+    state["status"] = "running"
+    state["iterations_planned"] = config.iterations
+    store.write_json("state.json", state)
+    try:
+        for iteration in range(config.iterations):
+            summary = run_iteration(config, task, services, checker, iteration)
+            last = iteration == config.iterations - 1
+            if services.ask_feedback is not None and not last:
+                path = f"{_iteration_dir(iteration + 1)}/feedback.txt"
+                if not store.exists(path):
+                    note = services.ask_feedback(summary)
+                    if note and note.strip():
+                        store.write_text(path, note.strip() + "\n")
+    except BudgetExceeded as stop:
+        state = store.read_json("state.json")
+        state.update(status="stopped", reason=str(stop))
+        store.write_json("state.json", state)
+        raise
+    except (LLMError, KeyboardInterrupt) as stop:
+        state = store.read_json("state.json")
+        state.update(status="interrupted", reason=str(stop) or type(stop).__name__)
+        store.write_json("state.json", state)
+        raise
+    state = store.read_json("state.json")
+    state.update(status="finished", finished=time.time())
+    store.write_json("state.json", state)
+    return state

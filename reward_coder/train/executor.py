@@ -1,0 +1,113 @@
+"""Where training jobs run: this process, a local process pool (default), or a Ray cluster.
+
+The loop only sees `Executor.map_unordered`, so nothing in it knows which one runs the jobs.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, Callable, Iterator, Protocol, Sequence
+
+
+class Executor(Protocol):
+    name: str
+    workers: int
+
+    def map_unordered(self, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        """Run fn(job) for every job; yield (index, result) as each finishes."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class InlineExecutor:
+    """Runs jobs one after another in this process: for tests and debugging."""
+
+    name = "inline"
+    workers = 1
+
+    def map_unordered(self, fn, jobs):
+        for index, job in enumerate(jobs):
+            yield index, fn(job)
+
+    def close(self) -> None:
+        pass
+
+
+class LocalExecutor:
+    """A pool of worker processes, one candidate per core by default.
+
+    'spawn' workers: a fork of a process that already holds torch threads or a CUDA context is unsafe.
+    """
+
+    name = "local"
+
+    def __init__(self, workers: int = 0) -> None:
+        self.workers = workers if workers > 0 else max(1, os.cpu_count() or 1)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    def map_unordered(self, fn, jobs):
+        pool = self._ensure_pool()
+        futures = {pool.submit(fn, job): index for index, job in enumerate(jobs)}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class RayExecutor:
+    """The same interface on Ray (`--executor ray --address ...`); ray is imported only when asked for."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, workers: int = 0) -> None:
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+        self._ray = ray
+        self.workers = workers if workers > 0 else int(ray.cluster_resources().get("CPU", 1))
+
+    def map_unordered(self, fn, jobs):
+        remote = self._ray.remote(num_cpus=1)(fn)
+        refs = {remote.remote(job): index for index, job in enumerate(jobs)}
+        pending = list(refs)
+        while pending:
+            done, pending = self._ray.wait(pending, num_returns=1)
+            yield refs[done[0]], self._ray.get(done[0])
+
+    def close(self) -> None:
+        pass
+
+
+def make_executor(kind: str = "local", workers: int = 0, address: str | None = None) -> Executor:
+    if kind == "local":
+        return LocalExecutor(workers)
+    if kind == "inline":
+        return InlineExecutor()
+    if kind == "ray":
+        from reward_coder.errors import ConfigError
+
+        try:
+            return RayExecutor(address, workers)
+        except ImportError:
+            raise ConfigError("--executor ray needs the ray extra: pip install 'reward-coder[ray]'") from None
+    from reward_coder.errors import ConfigError
+
+    raise ConfigError(f"unknown executor '{kind}'; use local, inline or ray")
