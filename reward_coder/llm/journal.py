@@ -40,6 +40,7 @@ def journal_record(
         "purpose": request.purpose,
         "task_key": request.task_key,
         "iteration": request.iteration,
+        "label": request.label,
         "samples": list(completion.samples) if completion is not None else [],
         "prompt_tokens": completion.prompt_tokens if completion is not None else 0,
         "completion_tokens": completion.completion_tokens if completion is not None else 0,

@@ -37,12 +37,15 @@ class ReplayEntry:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     sample_index: int | None = None
+    label: str = ""
+    """Extra part of the loose key (e.g. which candidate a repair or critic request is about)."""
     source: str = ""
     """'file.jsonl:LINE', for messages."""
 
     @property
     def loose_key(self) -> str:
-        return f"{self.purpose}|{self.task_key}|{self.iteration}"
+        key = f"{self.purpose}|{self.task_key}|{self.iteration}"
+        return f"{key}|{self.label}" if self.label else key
 
 
 def replay_files(path: Path) -> list[Path]:
@@ -100,6 +103,7 @@ def _entry_from_record(record: Any, file: Path, line_number: int) -> ReplayEntry
             prompt_tokens=int(record.get("prompt_tokens") or 0),
             completion_tokens=int(record.get("completion_tokens") or 0),
             sample_index=sample_index,
+            label=str(record.get("label", "")),
             source=f"{file.name}:{line_number}",
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -184,6 +188,8 @@ class ReplayCompleter:
 
     def _miss_message(self, request: CompletionRequest, request_hash: str, short_by: int | None) -> str:
         label = f"purpose='{request.purpose}' task='{request.task_key}' iteration={request.iteration}"
+        if request.label:
+            label += f" label='{request.label}'"
         same_task = [e for e in self.entries if e.purpose == request.purpose and e.task_key == request.task_key]
         iterations = sorted({e.iteration for e in same_task})
         recorded = f"{len(same_task)} entries for {request.purpose}/{request.task_key or '-'}"

@@ -168,3 +168,23 @@ def test_bad_mode_and_empty_folder(tmp_path: Path) -> None:
         ReplayCompleter(tmp_path, mode="fuzzy")  # type: ignore[arg-type]
     with pytest.raises(LLMConfigError, match="holds no \\*.jsonl files"):
         ReplayCompleter(tmp_path)
+
+
+def test_loose_key_includes_the_label_so_repairs_of_different_candidates_differ(tmp_path):
+    from reward_coder.llm import ReplayCompleter
+    from reward_coder.types import CompletionRequest, Message
+
+    path = tmp_path / "r.jsonl"
+    path.write_text(
+        '{"purpose": "repair", "task_key": "t", "iteration": 0, "label": "c0-r0", "samples": ["fix zero"]}\n'
+        '{"purpose": "repair", "task_key": "t", "iteration": 0, "label": "c2-r0", "samples": ["fix two"]}\n'
+    )
+    replay = ReplayCompleter(path, mode="loose")
+    ask = lambda label: CompletionRequest((Message("user", "x"),), purpose="repair", task_key="t", label=label)
+    assert replay.complete(ask("c2-r0")).samples == ("fix two",)
+    assert replay.complete(ask("c0-r0")).samples == ("fix zero",)
+    import pytest
+    from reward_coder.errors import ReplayMissError
+
+    with pytest.raises(ReplayMissError, match="label='c1-r0'"):
+        replay.complete(ask("c1-r0"))
