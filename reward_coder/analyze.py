@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from reward_coder.success import lower_is_better
 from reward_coder.train.sb3 import TrainOutcome
 from reward_coder.types import EnvCard, SuccessSpec, TermStats
 
@@ -70,7 +71,7 @@ def _episode_findings(episodes: list[dict[str, Any]], card: EnvCard, success: Su
     if threshold is not None and np.isfinite(metrics).all():
         findings.append(
             f"{what}: mean {metrics.mean():.3g} over episodes (range {metrics.min():.3g} to {metrics.max():.3g}); "
-            f"success needs {'<=' if success.kind.endswith('_below') else '>='} {threshold}"
+            f"success needs {'<=' if lower_is_better(success) else '>='} {threshold}"
         )
     if len(set(lengths.tolist())) > 1:
         findings.append(f"episode length {lengths.min()}-{lengths.max()} (mean {lengths.mean():.0f})")

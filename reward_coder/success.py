@@ -19,10 +19,13 @@ KINDS = (
     "field_mean_below",
     "field_final_above",
     "field_final_below",
-    "field_abs_mean_below",
     "info_flag",
     "survive_and_field",
 )
+"""Field kinds take params field, threshold and optionally index (into a vector field), abs (use |x|)
+and from_fraction (judge only the last part of the episode, e.g. 0.5 = second half).
+survive_and_field takes min_steps plus a field condition given by op (mean_above, mean_below,
+final_above, final_below)."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ def validate_success(spec: SuccessSpec, field_names: Sequence[str], where: str) 
     need = {
         "native_return_above": ("threshold",),
         "info_flag": ("key",),
-        "survive_and_field": ("min_steps",),
+        "survive_and_field": ("min_steps", "field", "op", "threshold"),
     }.get(spec.kind, ("field", "threshold"))
     for key in need:
         if key not in spec.params:
@@ -49,25 +52,35 @@ def validate_success(spec: SuccessSpec, field_names: Sequence[str], where: str) 
         raise CardError(f"{where}: success metric reads unknown field '{field}'; fields: {', '.join(field_names)}")
 
 
-def _field_series(spec_params: Mapping[str, Any], trajectory: Mapping[str, np.ndarray]) -> np.ndarray:
+def condition_of(spec: SuccessSpec) -> str:
+    """'mean_above', 'final_below', ... for field-based kinds."""
+    if spec.kind == "survive_and_field":
+        return str(spec.params["op"])
+    return spec.kind.removeprefix("field_")
+
+
+def lower_is_better(spec: SuccessSpec) -> bool:
+    return spec.kind.startswith("field_") and spec.kind.endswith("_below") or (
+        spec.kind == "survive_and_field" and str(spec.params.get("op", "")).endswith("_below")
+    )
+
+
+def _field_series(params: Mapping[str, Any], trajectory: Mapping[str, np.ndarray]) -> np.ndarray:
     """The field's values over the episode; `from_fraction` (e.g. 0.5) keeps only the last part."""
-    values = np.asarray(trajectory[spec_params["field"]], dtype=np.float64)
+    values = np.asarray(trajectory[params["field"]], dtype=np.float64)
     values = values.reshape(values.shape[0], -1)
-    series = values[:, int(spec_params.get("index", 0))]
-    start = int(len(series) * float(spec_params.get("from_fraction", 0.0)))
+    series = values[:, int(params.get("index", 0))]
+    if params.get("abs"):
+        series = np.abs(series)
+    start = int(len(series) * float(params.get("from_fraction", 0.0)))
     return series[min(start, len(series) - 1):]
 
 
-def _field_condition(kind: str, params: Mapping[str, Any], trajectory: Mapping[str, np.ndarray]) -> EpisodeOutcome:
+def _field_condition(condition: str, params: Mapping[str, Any], trajectory: Mapping[str, np.ndarray]) -> EpisodeOutcome:
     series = _field_series(params, trajectory)
     threshold = float(params["threshold"])
-    if kind in ("field_mean_above", "field_mean_below"):
-        metric = float(series.mean())
-    elif kind == "field_abs_mean_below":
-        metric = float(np.abs(series).mean())
-    else:
-        metric = float(series[-1])
-    above = kind.endswith("_above")
+    metric = float(series.mean()) if condition.startswith("mean") else float(series[-1])
+    above = condition.endswith("_above")
     return EpisodeOutcome(metric >= threshold if above else metric <= threshold, metric)
 
 
@@ -88,11 +101,9 @@ def episode_outcome(
         return EpisodeOutcome(hit, 1.0 if hit else 0.0)
     if kind == "survive_and_field":
         survived = length >= int(params["min_steps"])
-        if "field" not in params:
-            return EpisodeOutcome(survived, float(length))
-        inner = _field_condition(params.get("condition", "field_mean_above"), params, trajectory)
+        inner = _field_condition(str(params["op"]), params, trajectory)
         return EpisodeOutcome(survived and inner.success, inner.metric)
-    return _field_condition(kind, params, trajectory)
+    return _field_condition(condition_of(spec), params, trajectory)
 
 
 def sparse_reward_code(spec: SuccessSpec, field_names: Sequence[str]) -> str | None:
@@ -101,17 +112,17 @@ def sparse_reward_code(spec: SuccessSpec, field_names: Sequence[str]) -> str | N
     Episode-level metrics on the native return have no per-step form; those return None.
     """
     if spec.kind == "info_flag":
-        field, op, threshold = spec.params["key"], ">=", 0.5
+        field, threshold, op, use_abs = spec.params["key"], 0.5, ">=", False
         if field not in field_names:
             return None
-    elif spec.kind.startswith("field_") or (spec.kind == "survive_and_field" and "field" in spec.params):
+    elif spec.kind.startswith("field_") or spec.kind == "survive_and_field":
         field, threshold = spec.params["field"], float(spec.params["threshold"])
-        inner = spec.params.get("condition", spec.kind)
-        op = "<=" if inner.endswith("_below") else ">="
+        op = "<=" if condition_of(spec).endswith("_below") else ">="
+        use_abs = bool(spec.params.get("abs"))
     else:
         return None
     index = int(spec.params.get("index", 0))
-    value = f"np.abs(v)" if spec.kind == "field_abs_mean_below" else "v"
+    value = "np.abs(v)" if use_abs else "v"
     return (
         "import numpy as np\n\n\n"
         "def compute_reward(state, action, next_state):\n"

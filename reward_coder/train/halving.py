@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 from reward_coder.train.executor import Executor
 from reward_coder.train.sb3 import TrainJob, TrainOutcome, train_candidate
+from reward_coder.success import lower_is_better
 from reward_coder.types import SuccessSpec
 
 
@@ -42,7 +43,7 @@ def score(outcome: TrainOutcome, success: SuccessSpec) -> tuple[float, float, fl
     metric = float(outcome.eval.get("metric_mean", 0.0))
     if math.isnan(metric):
         metric = -math.inf
-    elif success.kind.endswith("_below"):
+    elif lower_is_better(success):
         metric = -metric
     return (float(outcome.eval["success_rate"]), metric, float(outcome.eval.get("native_return_mean", 0.0)))
 
