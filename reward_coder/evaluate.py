@@ -83,9 +83,9 @@ def evaluate_policy(
     `reward_fn`, every step is also scored so the per-term statistics describe what the policy did.
     `render_episodes` > 0 records rgb frames of the first episodes (for videos).
     """
-    from reward_coder.envs import get_adapter, make_env
+    from reward_coder.envs import adapter_for, make_env
 
-    adapter = get_adapter(card.family)
+    adapter = adapter_for(card)
     render_mode = "rgb_array" if render_episodes > 0 else None
     env = make_env(card, seed=seed, render_mode=render_mode, max_episode_steps=max_episode_steps)
     term_log = TermLog()

@@ -28,11 +28,11 @@ class RewardWrapper(gym.Wrapper):
 
     def __init__(self, env: gym.Env, reward_fn: RewardFunction, card: Any) -> None:
         super().__init__(env)
-        from reward_coder.envs import get_adapter
+        from reward_coder.envs import adapter_for
 
         self.reward_fn = reward_fn
         self.card = card
-        self.adapter = get_adapter(card.family)
+        self.adapter = adapter_for(card)
         self.term_log = TermLog()
         self._prev: dict[str, np.ndarray] | None = None
 

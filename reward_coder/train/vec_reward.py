@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
+from reward_coder.envs.sampling import fields_from_vec_step
 from reward_coder.reward.compile import RewardFunction
 from reward_coder.reward.terms import TermLog
 
@@ -27,19 +28,26 @@ class RewardVecWrapper(VecEnvWrapper):
 
     def __init__(self, venv: VecEnv, reward_fn: RewardFunction, card: Any) -> None:
         super().__init__(venv)
-        from reward_coder.envs import get_adapter
+        from reward_coder.envs import adapter_for
 
         self.reward_fn = reward_fn
-        self.adapter = get_adapter(card.family)
+        self.adapter = adapter_for(card)
         self.term_log = TermLog()
         self._prev: dict[str, np.ndarray] | None = None
         self._actions: np.ndarray | None = None
         self._episode_terms: dict[str, np.ndarray] = {}
         self._episode_native = np.zeros(self.num_envs)
 
+    def _reset_infos(self) -> list[dict[str, Any]]:
+        """reset_infos of the innermost VecEnv: SB3 wrappers (VecMonitor, ...) keep an empty list of their own."""
+        venv = self.venv
+        while isinstance(venv, VecEnvWrapper):
+            venv = venv.venv
+        return venv.reset_infos
+
     def reset(self):
         obs = self.venv.reset()
-        probes = [info.get("rc_probe", {}) for info in self.venv.reset_infos]
+        probes = [info.get("rc_probe", {}) for info in self._reset_infos()]
         self._prev = self.adapter.fields(np.asarray(obs), probes)
         self._episode_terms = {}
         self._episode_native = np.zeros(self.num_envs)
@@ -51,14 +59,9 @@ class RewardVecWrapper(VecEnvWrapper):
 
     def step_wait(self):
         obs, native, dones, infos = self.venv.step_wait()
-        obs_array = np.asarray(obs)
         done_idx = np.flatnonzero(dones)
-        next_obs = obs_array
-        if done_idx.size:
-            next_obs = obs_array.copy()
-            for i in done_idx:
-                next_obs[i] = infos[i]["terminal_observation"]
-        next_fields = self.adapter.fields(next_obs, [info.get("rc_probe", {}) for info in infos])
+        reset_infos = self._reset_infos() if done_idx.size else ()
+        next_fields, state_after = fields_from_vec_step(self.adapter, np.asarray(obs), infos, dones, reset_infos)
         reward, terms = self.reward_fn(self._prev, self._actions, next_fields)
         self.term_log.add(reward, terms)
 
@@ -74,15 +77,7 @@ class RewardVecWrapper(VecEnvWrapper):
             self._episode_native[i] = 0.0
             for values in self._episode_terms.values():
                 values[i] = 0.0
-
-        if done_idx.size:
-            reset_infos = self.venv.reset_infos
-            probes = [
-                (reset_infos[i] if dones[i] else infos[i]).get("rc_probe", {}) for i in range(self.num_envs)
-            ]
-            self._prev = self.adapter.fields(obs_array, probes)
-        else:
-            self._prev = next_fields
+        self._prev = state_after
         return obs, reward.astype(np.float32), dones, infos
 
     def close(self) -> None:

@@ -1,0 +1,332 @@
+"""Load and validate env card files (YAML) into EnvCard values.
+
+Every problem is a CardError of one line that names the file, the key (as a path such as
+`tasks[1].success.params.field`) and what is expected there, so a user can fix the card without reading
+this code. Validation includes the card's adapter: every declared field must be one the adapter of the
+card's family can produce for that env, with the declared shape.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reward_coder.envs.adapters.base import UnsupportedEnvError, get_adapter
+from reward_coder.errors import CardError
+from reward_coder.types import ActionSpec, EnvCard, FieldSpec, SuccessSpec, TaskSpec, TrainDefaults
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+_CARD_KEYS = {
+    "id": True,
+    "env_id": True,
+    "family": True,
+    "description": True,
+    "fields": True,
+    "action": True,
+    "train": True,
+    "success": True,
+    "native_reward": True,
+    "tasks": False,
+    "make_kwargs": False,
+    "uses_memory": False,
+}
+"""Top-level keys of a card; True = required."""
+
+FIELD_OPS = ("mean_above", "mean_below", "final_above", "final_below")
+"""Conditions of the 'survive_and_field' success kind (params.op)."""
+
+SUCCESS_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "native_return_above": (("threshold",), ()),
+    "field_mean_above": (("field", "threshold"), ("index", "abs", "from_fraction")),
+    "field_mean_below": (("field", "threshold"), ("index", "abs", "from_fraction")),
+    "field_final_above": (("field", "threshold"), ("index", "abs", "from_fraction")),
+    "field_final_below": (("field", "threshold"), ("index", "abs", "from_fraction")),
+    "info_flag": (("key",), ()),
+    "survive_and_field": (("min_steps", "field", "op", "threshold"), ("index", "abs", "from_fraction")),
+}
+"""Success kind -> (required params, optional params), as reward_coder/success.py evaluates them:
+`abs: true` applies |x| to the field first (e.g. "mean |forward_velocity| below 0.1"); `from_fraction`
+(in [0, 1)) judges only the last part of the episode (0.5 = second half)."""
+
+
+class _Reader:
+    """Typed access to one card's parsed YAML; every failure is a CardError naming file and key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> CardError:
+        where = f" key '{key}'" if key else ""
+        return CardError(f"env card {self.path}:{where} {problem}")
+
+    def mapping(self, value: Any, key: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(key, f"must be a mapping of keys to values, got {_shown(value)}")
+        for k in value:
+            if not isinstance(k, str):
+                raise self.fail(key, f"has a non-text key {k!r}; keys must be names")
+        return value
+
+    def keys(self, value: Mapping[str, Any], key: str, required: tuple[str, ...], optional: tuple[str, ...]) -> None:
+        prefix = f"{key}." if key else ""
+        for name in required:
+            if name not in value:
+                raise self.fail(f"{prefix}{name}", "is missing; add it")
+        unknown = [k for k in value if k not in required and k not in optional]
+        if unknown:
+            allowed = ", ".join(required + optional)
+            raise self.fail(f"{prefix}{unknown[0]}", f"is not a known key here; allowed: {allowed}")
+
+    def text(self, value: Any, key: str, *, pattern: re.Pattern[str] | None = None, hint: str = "") -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, f"must be non-empty text, got {_shown(value)}")
+        if pattern is not None and not pattern.match(value):
+            raise self.fail(key, f"must match {hint or pattern.pattern}, got {value!r}")
+        return value.strip()
+
+    def number(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(key, f"must be a number, got {_shown(value)}")
+        return float(value)
+
+    def integer(self, value: Any, key: str, *, minimum: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"must be a whole number, got {_shown(value)}")
+        if value < minimum:
+            raise self.fail(key, f"must be >= {minimum}, got {value}")
+        return value
+
+    def boolean(self, value: Any, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, got {_shown(value)}")
+        return value
+
+    def shape(self, value: Any, key: str) -> tuple[int, ...]:
+        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value):
+            raise self.fail(key, f"must be a list of positive whole numbers ([] for a scalar, [3] for a vector), got {_shown(value)}")
+        return tuple(value)
+
+    def items(self, value: Any, key: str, *, allow_empty: bool = False) -> list[Any]:
+        if not isinstance(value, list) or (not value and not allow_empty):
+            raise self.fail(key, f"must be a {'' if allow_empty else 'non-empty '}list, got {_shown(value)}")
+        return value
+
+
+def _shown(value: Any) -> str:
+    """A short description of a wrong value: its YAML type and, if short, the value itself."""
+    kinds = {dict: "a mapping", list: "a list", str: "text", bool: "a boolean", int: "a number", float: "a number"}
+    kind = "nothing (null)" if value is None else kinds.get(type(value), type(value).__name__)
+    text = repr(value)
+    return f"{kind} {text}" if value is not None and len(text) <= 40 else kind
+
+
+def load_card(path: str | Path) -> EnvCard:
+    """Read, validate and return the env card at `path`. Raises CardError naming the file and key."""
+    path = Path(path)
+    reader = _Reader(path)
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise CardError(f"env card {path}: cannot be read ({err.strerror or err}); check the path") from err
+    try:
+        raw = yaml.safe_load(raw_text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1} column {mark.column + 1}:" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise CardError(f"env card {path}:{where} is not valid YAML ({problem}); fix the syntax there") from err
+    if raw is None:
+        raise CardError(f"env card {path}: is empty; see the cards in the packaged envs/ folder for the format")
+    return _parse_card(raw, reader)
+
+
+def _parse_card(raw: Any, reader: _Reader) -> EnvCard:
+    """Build an EnvCard from parsed YAML; `reader` carries the file name for error messages."""
+    card = reader.mapping(raw, "")
+    required = tuple(k for k, needed in _CARD_KEYS.items() if needed)
+    optional = tuple(k for k, needed in _CARD_KEYS.items() if not needed)
+    reader.keys(card, "", required, optional)
+
+    card_id = reader.text(card["id"], "id", pattern=_ID, hint="lowercase letters, digits, '-' or '_'")
+    env_id = reader.text(card["env_id"], "env_id")
+    family = reader.text(card["family"], "family")
+    description = reader.text(card["description"], "description")
+    native_reward = reader.text(card["native_reward"], "native_reward")
+    make_kwargs = dict(reader.mapping(card.get("make_kwargs", {}) or {}, "make_kwargs"))
+    uses_memory = reader.boolean(card.get("uses_memory", False), "uses_memory")
+
+    fields = _fields(card["fields"], reader)
+    _check_adapter(family, env_id, make_kwargs, fields, reader)
+    shapes = {f.name: f.shape for f in fields}
+
+    action = _action(card["action"], reader)
+    train = _train(card["train"], reader)
+    success = _success(card["success"], "success", shapes, reader)
+    tasks = _tasks(card.get("tasks", []) or [], shapes, reader)
+    return EnvCard(
+        id=card_id,
+        env_id=env_id,
+        family=family,
+        description=description,
+        fields=fields,
+        action=action,
+        train=train,
+        success=success,
+        tasks=tasks,
+        make_kwargs=make_kwargs,
+        native_reward=native_reward,
+        uses_memory=uses_memory,
+    )
+
+
+def _fields(value: Any, reader: _Reader) -> tuple[FieldSpec, ...]:
+    specs: list[FieldSpec] = []
+    seen: set[str] = set()
+    for i, item in enumerate(reader.items(value, "fields")):
+        key = f"fields[{i}]"
+        entry = reader.mapping(item, key)
+        reader.keys(entry, key, ("name", "shape", "meaning", "unit", "source"), ())
+        name = reader.text(entry["name"], f"{key}.name", pattern=_FIELD_NAME, hint="a Python identifier in lowercase")
+        if name in seen:
+            raise reader.fail(f"{key}.name", f"repeats the field '{name}'; field names must be unique")
+        seen.add(name)
+        unit = entry["unit"]
+        if not isinstance(unit, str):
+            raise reader.fail(f"{key}.unit", f"must be text ('' for a unitless value), got {_shown(unit)}")
+        specs.append(
+            FieldSpec(
+                name=name,
+                shape=reader.shape(entry["shape"], f"{key}.shape"),
+                meaning=reader.text(entry["meaning"], f"{key}.meaning"),
+                unit=unit.strip(),
+                source=reader.text(entry["source"], f"{key}.source"),
+            )
+        )
+    return tuple(specs)
+
+
+def _check_adapter(
+    family: str, env_id: str, make_kwargs: dict[str, Any], fields: tuple[FieldSpec, ...], reader: _Reader
+) -> None:
+    """Every declared field must be one the family's adapter produces for env_id, with that shape."""
+    try:
+        available = get_adapter(family).available_fields(env_id, make_kwargs)
+    except CardError as err:
+        raise reader.fail("family", f"is not usable: {err}") from err
+    except UnsupportedEnvError as err:
+        raise reader.fail("env_id", f"is not supported: {err}") from err
+    for i, spec in enumerate(fields):
+        if spec.name not in available:
+            raise reader.fail(
+                f"fields[{i}].name",
+                f"declares '{spec.name}', which adapter '{family}' cannot produce for {env_id}; "
+                f"it can produce: {', '.join(available)}",
+            )
+        if available[spec.name] != spec.shape:
+            raise reader.fail(
+                f"fields[{i}].shape",
+                f"declares {list(spec.shape)} for '{spec.name}' but adapter '{family}' produces "
+                f"{list(available[spec.name])}; use that shape",
+            )
+
+
+def _action(value: Any, reader: _Reader) -> ActionSpec:
+    action = reader.mapping(value, "action")
+    reader.keys(action, "action", ("shape", "low", "high", "description"), ())
+    low = reader.number(action["low"], "action.low")
+    high = reader.number(action["high"], "action.high")
+    if not low < high:
+        raise reader.fail("action.high", f"must be greater than action.low ({low}), got {high}")
+    return ActionSpec(
+        shape=reader.shape(action["shape"], "action.shape"),
+        low=low,
+        high=high,
+        description=reader.text(action["description"], "action.description"),
+    )
+
+
+def _train(value: Any, reader: _Reader) -> TrainDefaults:
+    train = reader.mapping(value, "train")
+    keys = ("algorithm", "total_timesteps", "n_envs", "max_episode_steps", "eval_episodes", "hyperparameters")
+    reader.keys(train, "train", keys[:5], keys[5:])
+    return TrainDefaults(
+        algorithm=reader.text(train["algorithm"], "train.algorithm"),
+        total_timesteps=reader.integer(train["total_timesteps"], "train.total_timesteps", minimum=1),
+        n_envs=reader.integer(train["n_envs"], "train.n_envs", minimum=1),
+        max_episode_steps=reader.integer(train["max_episode_steps"], "train.max_episode_steps", minimum=1),
+        eval_episodes=reader.integer(train["eval_episodes"], "train.eval_episodes", minimum=1),
+        hyperparameters=dict(reader.mapping(train.get("hyperparameters", {}) or {}, "train.hyperparameters")),
+    )
+
+
+def _success(value: Any, key: str, shapes: dict[str, tuple[int, ...]], reader: _Reader) -> SuccessSpec:
+    spec = reader.mapping(value, key)
+    reader.keys(spec, key, ("kind", "params"), ("description", "written_by"))
+    kind = reader.text(spec["kind"], f"{key}.kind")
+    if kind not in SUCCESS_KINDS:
+        raise reader.fail(f"{key}.kind", f"is '{kind}'; use one of {', '.join(SUCCESS_KINDS)}")
+    params = dict(reader.mapping(spec["params"], f"{key}.params"))
+    required, optional = SUCCESS_KINDS[kind]
+    reader.keys(params, f"{key}.params", required, optional)
+    p = f"{key}.params"
+    if "threshold" in params:
+        params["threshold"] = reader.number(params["threshold"], f"{p}.threshold")
+    if "key" in params:
+        reader.text(params["key"], f"{p}.key")
+    if "min_steps" in params:
+        reader.integer(params["min_steps"], f"{p}.min_steps", minimum=1)
+    if "op" in params and params["op"] not in FIELD_OPS:
+        raise reader.fail(f"{p}.op", f"is {params['op']!r}; use one of {', '.join(FIELD_OPS)}")
+    if "abs" in params:
+        reader.boolean(params["abs"], f"{p}.abs")
+    if "from_fraction" in params:
+        fraction = reader.number(params["from_fraction"], f"{p}.from_fraction")
+        if not 0.0 <= fraction < 1.0:
+            raise reader.fail(f"{p}.from_fraction", f"must be in [0, 1) (0.5 = judge the second half), got {fraction}")
+    if "field" in params:
+        field = reader.text(params["field"], f"{p}.field")
+        if field not in shapes:
+            raise reader.fail(f"{p}.field", f"names '{field}', which is not a field of this card; use one of {', '.join(shapes)}")
+        shape = shapes[field]
+        if "index" in params:
+            index = reader.integer(params["index"], f"{p}.index")
+            if len(shape) != 1 or index >= shape[0]:
+                raise reader.fail(f"{p}.index", f"is {index} but field '{field}' has shape {list(shape)}; index a vector field within its length")
+        elif shape:
+            raise reader.fail(f"{p}.index", f"is missing; field '{field}' has shape {list(shape)}, so say which element")
+    description = spec.get("description", "")
+    if not isinstance(description, str):
+        raise reader.fail(f"{key}.description", f"must be text, got {_shown(description)}")
+    written_by = spec.get("written_by", "person")
+    if written_by not in ("person", "llm"):
+        raise reader.fail(f"{key}.written_by", f"must be 'person' or 'llm', got {_shown(written_by)}")
+    return SuccessSpec(kind=kind, params=params, description=description.strip(), written_by=written_by)
+
+
+def _tasks(value: Any, shapes: dict[str, tuple[int, ...]], reader: _Reader) -> tuple[TaskSpec, ...]:
+    tasks: list[TaskSpec] = []
+    seen: set[str] = set()
+    for i, item in enumerate(reader.items(value, "tasks", allow_empty=True)):
+        key = f"tasks[{i}]"
+        entry = reader.mapping(item, key)
+        reader.keys(entry, key, ("name", "instruction", "success"), ("total_timesteps",))
+        name = reader.text(entry["name"], f"{key}.name", pattern=_ID, hint="lowercase letters, digits, '-' or '_'")
+        if name in seen:
+            raise reader.fail(f"{key}.name", f"repeats the task '{name}'; task names must be unique in a card")
+        seen.add(name)
+        total = entry.get("total_timesteps")
+        tasks.append(
+            TaskSpec(
+                name=name,
+                instruction=reader.text(entry["instruction"], f"{key}.instruction"),
+                success=_success(entry["success"], f"{key}.success", shapes, reader),
+                total_timesteps=None if total is None else reader.integer(total, f"{key}.total_timesteps", minimum=1),
+            )
+        )
+    return tuple(tasks)
