@@ -20,6 +20,10 @@ class RunConfig:
     """LLM: a litellm model string ('gpt-4o', 'anthropic/...', 'ollama/...') or 'replay:PATH' for offline."""
     api_base: str | None = None
     """Base URL of an OpenAI-compatible server (vLLM, a proxy); None uses the provider's default."""
+    llm_retries: int = 4
+    """Retries of an LLM call on rate limits, 5xx, timeouts and lost connections (exponential backoff)."""
+    llm_timeout_s: float = 120.0
+    """Seconds before one LLM call counts as timed out."""
     samples: int = 4
     """K: reward candidates asked for per iteration. Eureka used 16; 4 fits a 2-core machine."""
     temperature: float = 1.0

@@ -69,14 +69,20 @@ class Candidate:
 
     def failure_summary(self) -> str:
         """One line saying why the candidate is not usable ('' when it is)."""
-        final = self.final
-        if self.status == "ok":
-            return ""
-        if final.extraction_error is not None:
-            return f"{final.extraction_error.kind}: {final.extraction_error.message}"
-        if final.check is not None and final.check.errors:
-            return "; ".join(issue.describe() for issue in final.check.errors[:3])
-        return self.status
+        return "" if self.status == "ok" else attempt_problem(self.final)
+
+    def repaired_from(self) -> list[str]:
+        """What was wrong with each earlier attempt (the errors fed back to the LLM)."""
+        return [attempt_problem(a) for a in self.attempts[:-1]]
+
+
+def attempt_problem(attempt: Attempt) -> str:
+    """One line naming what is wrong with an attempt ('' when nothing is)."""
+    if attempt.extraction_error is not None:
+        return f"{attempt.extraction_error.kind}: {attempt.extraction_error.message}"
+    if attempt.check is not None and attempt.check.errors:
+        return "; ".join(issue.describe() for issue in attempt.check.errors[:3])
+    return ""
 
 
 @dataclass(frozen=True)
@@ -250,6 +256,7 @@ def candidate_record(candidate: Candidate) -> dict[str, Any]:
         "status": candidate.status,
         "attempts": len(candidate.attempts),
         "failure": candidate.failure_summary(),
+        "repaired_from": candidate.repaired_from(),
         "extract_notes": list(final.extract_notes),
         "check": final.check.to_dict() if final.check is not None else None,
     }

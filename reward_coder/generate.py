@@ -27,13 +27,12 @@ def make_checker(task: Task, config: RunConfig, on_event: EventSink):
 
     isolation = require_isolation(config.allow_unsandboxed)
     on_event("isolation", level=isolation.level, detail=isolation.detail)
-    n_envs = 4
-    on_event("sampling", n=n_envs * config.check_steps, env=task.card.env_id)
-    batch = sample_transitions(task.card, n_envs=n_envs, n_steps=config.check_steps, seed=config.seed)
+    batch = sample_transitions(task.card, n_envs=4, n_steps=config.check_steps, seed=config.seed)
+    on_event("sampling", n=len(batch.action), env=task.card.env_id)
     field_names = task.card.field_names()
 
     def checker(code: str):
-        return check_candidate(code, field_names=field_names, batch=batch, isolation=isolation)
+        return check_candidate(code, field_names=field_names, batches=batch, isolation=isolation)
 
     return checker
 
@@ -63,14 +62,16 @@ def summary_markdown(task: Task, candidates: list[Candidate]) -> str:
         f"Environment: {task.card.env_id} (card '{task.card.id}')",
         f"Success: {describe_success(task.success)}",
         "",
-        "| candidate | status | attempts | errors | warnings |",
-        "|---|---|---|---|---|",
+        "| candidate | status | attempts | earlier attempts failed with | errors | warnings |",
+        "|---|---|---|---|---|---|",
     ]
     for c in candidates:
         check = c.check
-        errors = "; ".join(i.describe() for i in check.errors) if check else c.failure_summary()
+        errors = c.failure_summary()
         warnings = "; ".join(i.describe() for i in check.warnings) if check else ""
-        lines.append(f"| {c.id} | {c.status} | {len(c.attempts)} | {errors or '-'} | {warnings or '-'} |")
+        earlier = " / ".join(c.repaired_from())
+        cells = [c.id, c.status, str(len(c.attempts)), earlier or "-", errors or "-", warnings or "-"]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -82,7 +83,8 @@ def run_generate(config: RunConfig, task: Task, store: RunStore, on_event: Event
     emit = on_event or (lambda *_a, **_k: None)
     store.write_json("config.json", config)
     completer = JournalingCompleter(
-        make_completer(config.model, api_base=config.api_base),
+        make_completer(config.model, api_base=config.api_base, max_retries=config.llm_retries,
+                       timeout_s=config.llm_timeout_s),
         sink=lambda record: store.append_jsonl("llm_journal.jsonl", record),
     )
     checker = make_checker(task, config, emit)

@@ -22,6 +22,7 @@ def generate(
     repair: Annotated[int, typer.Option(min=0, max=5, help="Rounds in which failed candidates go back with their errors.")] = 1,
     api_base: Annotated[Optional[str], typer.Option(help="Base URL of an OpenAI-compatible server (vLLM, proxy).")] = None,
     temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 1.0,
+    retries: Annotated[int, typer.Option(min=0, max=10, help="LLM retries on rate limits, 5xx and timeouts.")] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the rollouts whose states the checks run on.")] = 0,
     allow_unsandboxed: Annotated[bool, typer.Option("--allow-unsandboxed", help="Run candidate code with resource limits only when bubblewrap is missing.")] = False,
 ) -> None:
@@ -35,7 +36,7 @@ def generate(
     config = RunConfig(
         instruction=resolved.instruction, env=resolved.card.id, task=resolved.key if resolved.named else "",
         model=model, api_base=api_base, samples=samples, temperature=temperature,
-        repair_attempts=repair, seed=seed, allow_unsandboxed=allow_unsandboxed,
+        repair_attempts=repair, seed=seed, allow_unsandboxed=allow_unsandboxed, llm_retries=retries,
     )
     if out is None:
         out = Path("runs") / ("generate__" + make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed))
@@ -47,7 +48,7 @@ def generate(
         elif kind == "candidate_checked":
             err_console.print(f"[dim]candidate {data['index']} attempt {data['attempt']}: {data['status']}[/]", highlight=False)
         elif kind == "sampling":
-            err_console.print(f"[dim]sampling {data['n']} real transitions of {data['env']} for the checks…[/]", highlight=False)
+            err_console.print(f"[dim]sampled {data['n']} real transitions of {data['env']} for the checks[/]", highlight=False)
         elif kind == "isolation":
             err_console.print(f"[dim]sandbox: {data['level']} ({data['detail']})[/]", highlight=False)
 
@@ -59,12 +60,14 @@ def generate(
     for candidate in result.candidates:
         check = candidate.check
         detail = candidate.failure_summary() or (", ".join(sorted(check.term_stats)) if check else "")
+        if candidate.status == "ok" and candidate.repaired_from():
+            detail += " (repaired after: " + candidate.repaired_from()[0] + ")"
         table.add_row(
             candidate.id,
             "[green]ok[/]" if candidate.status == "ok" else f"[red]{candidate.status}[/]",
             str(len(candidate.attempts)),
             str(len(check.warnings)) if check else "-",
-            detail[:100],
+            detail[:160],
         )
     console.print(table)
     console.print(f"written to {store.root}/ (summary.md, candidates/, llm_journal.jsonl); LLM cost ${result.cost_usd:.4f}")

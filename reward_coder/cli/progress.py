@@ -69,5 +69,5 @@ class ProgressPrinter:
         if kind == "isolation":
             return f"sandbox: {d['level']} ({d['detail']})"
         if kind == "sampling":
-            return f"sampling {d['n']} real transitions of {d['env']} for the checks"
+            return f"sampled {d['n']} real transitions of {d['env']} for the checks"
         return None

@@ -24,7 +24,8 @@ def _services(config: RunConfig, store: RunStore, printer: ProgressPrinter, exec
     from reward_coder.train.executor import make_executor
 
     journal = JournalingCompleter(
-        make_completer(config.model, api_base=config.api_base, cache_dir=store.path("llm_cache")),
+        make_completer(config.model, api_base=config.api_base, cache_dir=store.path("llm_cache"),
+                       max_retries=config.llm_retries, timeout_s=config.llm_timeout_s),
         sink=lambda record: store.append_jsonl("llm_journal.jsonl", record),
     )
     completer = BudgetedCompleter(journal, config.max_cost_usd)
@@ -112,6 +113,7 @@ def run(
     seed: Annotated[int, typer.Option()] = 0,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (default runs/<run-id>).")] = None,
     api_base: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL.")] = None,
+    retries: Annotated[int, typer.Option(min=0, max=10, help="LLM retries on rate limits, 5xx and timeouts.")] = 4,
     progress: Annotated[str, typer.Option(help="text, quiet or json (JSON lines on stdout).")] = "text",
     allow_unsandboxed: Annotated[bool, typer.Option("--allow-unsandboxed")] = False,
 ) -> None:
@@ -125,7 +127,7 @@ def run(
         instruction=resolved.instruction, env=resolved.card.id, task=resolved.key if resolved.named else "",
         model=model, api_base=api_base, samples=samples, iterations=iterations, critic=not no_critic,
         seed=seed, total_timesteps=timesteps, eval_episodes=eval_episodes, device=device, workers=workers,
-        max_cost_usd=max_cost, allow_unsandboxed=allow_unsandboxed,
+        max_cost_usd=max_cost, allow_unsandboxed=allow_unsandboxed, llm_retries=retries,
     )
     store = RunStore.create(out or Path("runs") / make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed))
     if store.exists("state.json"):
