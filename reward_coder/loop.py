@@ -44,7 +44,14 @@ from reward_coder.store import RunStore
 from reward_coder.tasks import Task, describe_success
 from reward_coder.train.executor import Executor
 from reward_coder.train.halving import HalvingPlan, score, successive_halving
-from reward_coder.train.sb3 import TrainJob, TrainOutcome, outcome_from_dict, outcome_to_dict
+from reward_coder.train.sb3 import (
+    TrainJob,
+    TrainOutcome,
+    outcome_from_dict,
+    outcome_to_dict,
+    rollout_size,
+    train_candidate,
+)
 from reward_coder.types import CompletionRequest, Message
 
 EventSink = Callable[..., None]
@@ -87,6 +94,8 @@ class LoopServices:
     on_event: EventSink
     ask_feedback: Callable[[dict[str, Any]], str | None] | None = None
     """Interactive mode: called with the iteration summary; returns the user's feedback or None."""
+    train: Callable[[TrainJob], TrainOutcome] = train_candidate
+    """Trains one job; must be picklable for process executors. Tests swap in a fast stand-in."""
 
 
 def code_fingerprint(code: str) -> str:
@@ -275,7 +284,8 @@ def _train_jobs(config: RunConfig, task: Task, store: RunStore, iteration: int,
             total_timesteps=config.total_timesteps or task.total_timesteps, n_envs=card.train.n_envs,
             seed=config.seed, device=config.device, hyperparameters=dict(card.train.hyperparameters),
             eval_episodes=config.eval_episodes or card.train.eval_episodes,
-            eval_every=max(1_000, (config.total_timesteps or task.total_timesteps) // 5),
+            eval_every=max(rollout_size(card.train.algorithm, card.train.n_envs, card.train.hyperparameters),
+                           (config.total_timesteps or task.total_timesteps) // 5),
             max_episode_steps=card.train.max_episode_steps, allow_unsandboxed=config.allow_unsandboxed,
         ))
     return jobs, same_as
@@ -287,7 +297,9 @@ def _train(config: RunConfig, task: Task, services: LoopServices, iteration: int
     jobs, same_as = _train_jobs(config, task, store, iteration, candidates)
     if not jobs:
         return {}, {}, same_as
-    plan = HalvingPlan.make(jobs[0].total_timesteps, len(jobs))
+    first = jobs[0]
+    plan = HalvingPlan.make(first.total_timesteps, len(jobs),
+                            granularity=rollout_size(first.algorithm, first.n_envs, first.hyperparameters))
     services.on_event("training_started", n=len(jobs), budgets=plan.budgets, duplicates=len(same_as))
 
     def cached(rung: int, job: TrainJob) -> TrainOutcome | None:
@@ -299,7 +311,7 @@ def _train(config: RunConfig, task: Task, services: LoopServices, iteration: int
         services.on_event("training_outcome", rung=rung, candidate=outcome.candidate_id, status=outcome.status,
                           success_rate=outcome.success_rate, timesteps=outcome.timesteps, failure=outcome.failure)
 
-    outcomes, pruned_at = successive_halving(jobs, services.executor, plan, task.success,
+    outcomes, pruned_at = successive_halving(jobs, services.executor, plan, task.success, train=services.train,
                                              on_outcome=on_outcome, cached=cached)
     return outcomes, pruned_at, same_as
 

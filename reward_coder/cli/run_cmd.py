@@ -79,6 +79,10 @@ def _print_result(store: RunStore, state: dict[str, Any], cost: float) -> None:
         summary = store.read_json(f"iterations/{iteration}/summary.json")
         for c in summary["candidates"]:
             note = c["failure"] or (f"pruned at rung {c['pruned_at_rung']}" if c["pruned_at_rung"] is not None else "")
+            if c.get("same_as"):
+                note = f"same code as {c['same_as']}, trained once"
+            elif c.get("repaired_from"):
+                note = (note + "; " if note else "") + "repaired after: " + c["repaired_from"][0]
             if c["id"] == summary["best_candidate"]:
                 note = "best of iteration " + note
             success = f"{c['success_rate']:.2f}" if c["success_rate"] is not None else "-"

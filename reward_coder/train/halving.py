@@ -24,15 +24,20 @@ class HalvingPlan:
 
     @classmethod
     def make(cls, total_timesteps: int, n_candidates: int, eta: int = 2, rungs: int | None = None,
-             min_steps: int = 2_000) -> HalvingPlan:
-        """Rungs so that the last trains the survivor(s) to the full budget; one rung when pruning can't help."""
+             min_steps: int = 2_000, granularity: int = 1) -> HalvingPlan:
+        """Rungs so that the last trains the survivor(s) to the full budget; one rung when pruning can't help.
+
+        `granularity` is the algorithm's rollout size (PPO: n_steps * n_envs): training always runs
+        whole rollouts, so budgets are rounded up to it instead of being overshot silently.
+        """
         if rungs is None:
             rungs = 1 + max(0, math.ceil(math.log(max(n_candidates, 1), eta)))
             rungs = min(rungs, 3)
+        step = max(1, granularity)
         budgets = []
         for rung in range(rungs):
-            budget = int(total_timesteps / (eta ** (rungs - 1 - rung)))
-            budgets.append(max(budget, min(min_steps, total_timesteps)))
+            budget = max(int(total_timesteps / (eta ** (rungs - 1 - rung))), min(min_steps, total_timesteps))
+            budgets.append(int(math.ceil(budget / step) * step))
         return cls(tuple(sorted(set(budgets))), eta)
 
 

@@ -240,6 +240,14 @@ def _load_curve(out_dir: Path) -> list[CurvePoint]:
     return [CurvePoint(**p) for p in json.loads(path.read_text())]
 
 
+def rollout_size(algorithm: str, n_envs: int, hyperparameters: dict[str, Any]) -> int:
+    """Steps one training iteration consumes: on-policy methods collect n_steps per env before updating."""
+    if algorithm.upper() in ("PPO", "A2C"):
+        default = 2048 if algorithm.upper() == "PPO" else 5
+        return int(hyperparameters.get("n_steps", default)) * n_envs
+    return n_envs
+
+
 def with_budget(job: TrainJob, total_timesteps: int) -> TrainJob:
     return replace(job, total_timesteps=total_timesteps)
 

@@ -1,0 +1,221 @@
+"""The loop's orchestration: selection by the task metric, pruning, dedupe, critic, feedback, resume, budget.
+
+Training is replaced by a stand-in trainer whose result is written in the candidate's code (a comment
+`FAKE_SUCCESS = 0.8`), so these tests check orchestration quickly; tests/train checks real training.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from reward_coder.config import RunConfig
+from reward_coder.llm import JournalingCompleter, ScriptedCompleter
+from reward_coder.loop import BudgetedCompleter, BudgetExceeded, LoopServices, run_loop, start_run
+from reward_coder.store import RunStore
+from reward_coder.tasks import resolve_task
+from reward_coder.train.executor import InlineExecutor
+from reward_coder.train.sb3 import TrainJob, TrainOutcome
+from reward_coder.types import CheckReport, Completion
+
+TRAINED: list[tuple[str, int]] = []
+
+
+def fake_train(job: TrainJob) -> TrainOutcome:
+    """Success taken from the code; its own reward is huge when it says so (selection must ignore it)."""
+    TRAINED.append((job.candidate_id, job.total_timesteps))
+    success = float(re.search(r"FAKE_SUCCESS = ([0-9.]+)", job.code).group(1))
+    if "fake-crash" in job.code:
+        return TrainOutcome(job.candidate_id, "reward_failed", 100, failure="non-finite reward (NaN)", failure_step=100)
+    episodes = [
+        dict(length=200, terminated=False, native_return=-200.0, success=i < success * 10, metric=success,
+             field_means={}, field_finals={}, term_sums={})
+        for i in range(10)
+    ]
+    evaluation = dict(success_rate=success, metric_mean=success, native_return_mean=-200.0, native_return_std=0.0,
+                      length_mean=200.0, episodes=episodes,
+                      term_stats={"height": dict(mean=1e6 if "huge-own-reward" in job.code else 0.5, std=0.1,
+                                                 min=0.0, max=1.0, abs_mean=0.5)})
+    return TrainOutcome(job.candidate_id, "ok", job.total_timesteps, eval=evaluation)
+
+
+def reward(success: float, extra: str = "") -> str:
+    """A candidate whose (fake) training success is the constant in its code; `extra` adds markers."""
+    return (
+        "```python\nimport numpy as np\n\n"
+        f"FAKE_SUCCESS = {success}\nMARKERS = '{extra}'\n\n"
+        "def compute_reward(state, action, next_state):\n"
+        "    height = next_state.cos_theta\n"
+        "    return height, {'height': height}\n```"
+    )
+
+
+def ok_check(code: str) -> CheckReport:
+    return CheckReport(ok="BROKEN" not in code, issues=())
+
+
+@pytest.fixture(autouse=True)
+def _clear():
+    TRAINED.clear()
+
+
+def make(tmp_path, responses, **config_changes):
+    task = resolve_task("pendulum/swing-up", None, None)
+    settings = dict(samples=3, iterations=2, critic=False, total_timesteps=8_000) | config_changes
+    config = RunConfig(instruction=task.instruction, env="pendulum", task=task.key, model="scripted", **settings)
+    store = RunStore.create(tmp_path / "run")
+    scripted = ScriptedCompleter(responses)
+    journal = JournalingCompleter(scripted, sink=lambda r: store.append_jsonl("llm_journal.jsonl", r))
+    services = LoopServices(completer=BudgetedCompleter(journal, config.max_cost_usd), executor=InlineExecutor(),
+                            store=store, on_event=lambda *a, **k: None, train=fake_train)
+    task = start_run(config, task, store, services.completer)
+    return config, task, services, scripted
+
+
+def test_selection_uses_the_task_metric_not_the_candidates_reward(tmp_path):
+    responses = [[reward(0.2, "huge-own-reward"), reward(0.9), reward(0.5)], [reward(0.3), reward(0.4), reward(0.1)]]
+    config, task, services, _ = make(tmp_path, responses)
+    state = run_loop(config, task, services, ok_check)
+    assert state["status"] == "finished"
+    assert state["best"]["candidate"] == "i0-c1"
+    assert "FAKE_SUCCESS = 0.9" in services.store.read_text("best.py")
+    second = services.store.read_json("iterations/1/summary.json")
+    assert second["best_candidate"] == "i1-c1" and not second["improved_overall_best"]
+
+
+def test_pruning_stops_weak_candidates_early(tmp_path):
+    config, task, services, _ = make(tmp_path, [[reward(0.1), reward(0.9), reward(0.5)]], iterations=1)
+    run_loop(config, task, services, ok_check)
+    budgets = {}
+    for cid, steps in TRAINED:
+        budgets.setdefault(cid, []).append(steps)
+    assert max(budgets["i0-c1"]) > max(budgets["i0-c0"])  # the best reaches a later rung
+    summary = services.store.read_json("iterations/0/summary.json")
+    assert {c["id"]: c["pruned_at_rung"] for c in summary["candidates"]}["i0-c0"] == 0
+    # training resumes from the last rung's checkpoint, so a candidate costs its furthest budget
+    total = sum(max(steps) for steps in budgets.values())
+    assert total < 3 * max(budgets["i0-c1"])  # less than training all three fully
+
+
+def test_identical_candidates_train_once(tmp_path):
+    same = reward(0.7)
+    reformatted = same.replace("    height = next_state.cos_theta\n", "\n    height = next_state.cos_theta  # same\n")
+    config, task, services, _ = make(tmp_path, [[same, reformatted, reward(0.1)]], iterations=1)
+    run_loop(config, task, services, ok_check)
+    assert {cid for cid, _ in TRAINED} == {"i0-c0", "i0-c2"}
+    summary = services.store.read_json("iterations/0/summary.json")
+    assert {c["id"]: c["same_as"] for c in summary["candidates"]}["i0-c1"] == "i0-c0"
+
+
+def test_failures_of_every_candidate_reach_the_next_designer_prompt(tmp_path):
+    broken = reward(0.5).replace("import numpy", "# BROKEN\nimport numpy")
+    responses = [
+        [reward(0.6), reward(0.2, "fake-crash"), broken],
+        [reward(0.3)],  # repair of c2: still fine to use
+        [reward(0.7), reward(0.7), reward(0.7)],
+    ]
+    config, task, services, scripted = make(tmp_path, responses, repair_attempts=1)
+    run_loop(config, task, services, ok_check)
+    designer_prompts = [r for r in scripted.requests if r.purpose == "designer"]
+    second_user = designer_prompts[1].messages[1].content
+    assert "i0-c1" in second_user and "non-finite reward" in second_user  # training failure fed back
+    assert "i0-c0" in second_user and "Success rate: 0.60" in second_user
+    assert "i0-c2" in second_user  # the repaired candidate too, not only the best
+    assert "The best reward so far" in second_user
+
+
+def test_resume_after_an_interruption_redoes_nothing_finished(tmp_path):
+    config, task, services, scripted = make(tmp_path, [[reward(0.2), reward(0.9), reward(0.5)], [reward(0.95)] * 3])
+    calls = {"n": 0}
+
+    def flaky_train(job):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return fake_train(job)
+
+    services.train = flaky_train
+    with pytest.raises(KeyboardInterrupt):
+        run_loop(config, task, services, ok_check)
+    assert services.store.read_json("state.json")["status"] == "interrupted"
+    trained_before = list(TRAINED)
+    TRAINED.clear()
+    services.train = fake_train
+    state = run_loop(config, task, services, ok_check)
+    assert state["status"] == "finished"
+    # the three rung-0 results were stored: none is trained again after the interruption
+    assert not set(TRAINED) & {(cid, steps) for cid, steps in trained_before}
+    assert sum(1 for r in scripted.requests if r.purpose == "designer") == 2  # design of iteration 0 not asked again
+    assert state["best"]["candidate"] == "i1-c0"
+
+
+def test_budget_stops_cleanly_before_spending_more(tmp_path):
+    class Paid(ScriptedCompleter):
+        def complete(self, request):
+            done = super().complete(request)
+            return Completion(done.samples, "paid", cost_usd=0.6)
+
+    task = resolve_task("pendulum/swing-up", None, None)
+    config = RunConfig(instruction=task.instruction, env="pendulum", task=task.key, model="paid", samples=3,
+                       iterations=3, critic=False, total_timesteps=8_000, max_cost_usd=1.0)
+    store = RunStore.create(tmp_path / "run")
+    journal = JournalingCompleter(Paid([[reward(0.5)] * 3, [reward(0.6)] * 3, [reward(0.7)] * 3]), sink=lambda r: None)
+    services = LoopServices(BudgetedCompleter(journal, 1.0), InlineExecutor(), store, lambda *a, **k: None, train=fake_train)
+    start_run(config, task, store)
+    with pytest.raises(BudgetExceeded, match="--max-cost"):
+        run_loop(config, task, services, ok_check)
+    assert journal.total_cost_usd == pytest.approx(0.6)  # the second call (another 0.6) was never made
+    state = store.read_json("state.json")
+    assert state["status"] == "stopped" and state["iterations_done"] == 1
+
+
+def test_human_feedback_goes_into_the_next_prompt(tmp_path):
+    config, task, services, scripted = make(tmp_path, [[reward(0.4)] * 3, [reward(0.8)] * 3])
+    services.ask_feedback = lambda summary: "it spins at the top; penalize angular velocity there"
+    run_loop(config, task, services, ok_check)
+    second = [r for r in scripted.requests if r.purpose == "designer"][1].messages[1].content
+    assert "## Feedback from the user\n- it spins at the top; penalize angular velocity there" in second
+    assert services.store.read_text("iterations/1/feedback.txt").startswith("it spins")
+
+
+def test_critic_revision_is_taken_only_when_it_passes_the_checks(tmp_path):
+    revised_good = "VERDICT: revise\nNOTES:\n- 'height' should be damped\n" + reward(0.8)
+    revised_bad = "VERDICT: revise\nNOTES:\n- rewrite\n" + reward(0.8).replace("import numpy", "# BROKEN\nimport numpy")
+    responses = [
+        [reward(0.3), reward(0.2), reward(0.1)],
+        [revised_good], ["VERDICT: accept\nNOTES:\n- fine now"],  # c0: revised, then re-reviewed
+        [revised_bad],  # c1: revision fails the checks -> original kept
+        ["VERDICT: accept\nNOTES:\n- ok"],  # c2
+    ]
+    config, task, services, _ = make(tmp_path, responses, iterations=1, critic=True)
+    run_loop(config, task, services, ok_check)
+    critic = services.store.read_json("iterations/0/critic.json")
+    statuses = [(r["candidate_id"], r["verdict"], r["revision_status"].split(":")[0]) for r in critic["reviews"]]
+    assert statuses == [("i0-c0", "revise", "taken"), ("i0-c0", "accept", ""), ("i0-c1", "revise", "not taken"),
+                        ("i0-c2", "accept", "")]
+    assert "FAKE_SUCCESS = 0.8" in services.store.read_text("iterations/0/candidates/i0-c0.py")
+    assert "FAKE_SUCCESS = 0.2" in services.store.read_text("iterations/0/candidates/i0-c1.py")
+    assert services.store.read_json("best.json")["candidate"] == "i0-c0"
+
+
+def test_free_text_task_gets_a_proposed_metric_recorded_as_such(tmp_path):
+    task = resolve_task(None, "keep the pole spinning slowly", "pendulum")
+    config = RunConfig(instruction=task.instruction, env="pendulum", model="scripted", samples=1, iterations=1, critic=False)
+    store = RunStore.create(tmp_path / "run")
+    proposal = '{"kind": "field_mean_above", "params": {"field": "angular_velocity", "threshold": 1.0, "abs": true}, "description": "mean |angular velocity| at least 1 rad/s"}'
+    task = start_run(config, task, store, ScriptedCompleter([[proposal]]))
+    saved = store.read_json("task.json")
+    assert saved["success"]["written_by"] == "llm" and "proposed by the LLM" in saved["metric_source"]
+    assert task.success.params["field"] == "angular_velocity"
+
+
+def test_an_unusable_proposed_metric_falls_back_to_the_card_default(tmp_path):
+    task = resolve_task(None, "do something clever", "pendulum")
+    config = RunConfig(instruction=task.instruction, env="pendulum", model="scripted", samples=1, iterations=1, critic=False)
+    store = RunStore.create(tmp_path / "run")
+    task = start_run(config, task, store, ScriptedCompleter([['{"kind": "field_mean_above", "params": {"field": "wingspan", "threshold": 1}}']]))
+    saved = store.read_json("task.json")
+    assert saved["metric_source"].startswith("card default") and "wingspan" in saved["metric_source"]
+    assert task.success == task.card.success
