@@ -73,6 +73,13 @@ def _episode_findings(episodes: list[dict[str, Any]], card: EnvCard, success: Su
             f"{what}: mean {metrics.mean():.3g} over episodes (range {metrics.min():.3g} to {metrics.max():.3g}); "
             f"success needs {'<=' if lower_is_better(success) else '>='} {threshold}"
         )
+    means: dict[str, list[float]] = {}
+    for episode in episodes:
+        for name, value in episode.get("field_means", {}).items():
+            means.setdefault(name, []).append(value)
+    if means:
+        shown = ", ".join(f"{name} {np.mean(values):.3g}" for name, values in list(means.items())[:8])
+        findings.append(f"episode means of the fields: {shown}")
     if len(set(lengths.tolist())) > 1:
         findings.append(f"episode length {lengths.min()}-{lengths.max()} (mean {lengths.mean():.0f})")
     return findings

@@ -1,4 +1,4 @@
-"""Writes the hand-written stand-in replay files: python reward_coder/standins/_build.py reward_coder/standins
+"""Writes the hand-written stand-in replay files: python reward_coder/standins/_build.py reward_coder/standins"""
 import json, sys
 from pathlib import Path
 
@@ -19,17 +19,18 @@ T = "pendulum/swing-up"
 p_i0_c0 = fence('''import numpy as np
 
 def compute_reward(state, action, next_state)
-    upright = next_state.cos_theta > 0.95
-    bonus = upright.astype(np.float64)
-    return bonus, {"upright_bonus": bonus}
-''', "The task is to be upright, so I pay a bonus exactly when the pole is near vertical.")
+    balanced = (next_state.cos_theta > 0.995) & (np.abs(next_state.angular_velocity) < 0.05)
+    bonus = balanced.astype(np.float64)
+    return bonus, {"balanced_bonus": bonus}
+''', "The task is to be upright, so I pay a bonus exactly when the pole is vertical and still.")
 p_i0_c0_fix = fence('''import numpy as np
 
 def compute_reward(state, action, next_state):
-    # pay only when the pole is within ~18 degrees of upright
-    upright = (next_state.cos_theta > 0.95).astype(np.float64)
+    # pay only when the pole is within ~6 degrees of upright and nearly still
+    balanced = (next_state.cos_theta > 0.995) & (np.abs(next_state.angular_velocity) < 0.05)
+    bonus = balanced.astype(np.float64)
     effort = 0.001 * np.sum(action ** 2, axis=1)
-    return upright - effort, {"upright_bonus": upright, "effort": -effort}
+    return bonus - effort, {"balanced_bonus": bonus, "effort": -effort}
 ''', "You are right, the colon was missing. Here is the corrected function.")
 p_i0_c1 = fence('''import numpy as np
 
@@ -63,7 +64,7 @@ def compute_reward(state, action, next_state):
 ''', "Fixed: the effort term is now summed over the action dimension.")
 critic_i0_c0 = """VERDICT: accept
 NOTES:
-- 'upright_bonus' is zero everywhere except within ~18 degrees of upright; from a hanging start the policy sees almost no signal, learning may be slow.
+- 'balanced_bonus' is zero everywhere except within ~6 degrees of upright at almost zero speed; from a hanging start the policy sees almost no signal, learning may be slow.
 """
 critic_i0_c1 = """VERDICT: accept
 NOTES:

@@ -1,0 +1,3 @@
+# expect: verdict:bad-return
+def compute_reward(state, action, next_state):
+    forward = next_state.x_velocity

@@ -1,0 +1,10 @@
+# expect: static:forbidden-attribute
+# bypass: runtime:runtime-error
+# probe: marker
+import numpy as np
+
+
+def compute_reward(state, action, next_state):
+    np.save("{MARKER}", action)
+    forward = next_state.x_velocity
+    return forward, {"forward": forward}

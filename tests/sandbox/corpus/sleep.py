@@ -1,0 +1,9 @@
+# expect: static:no-import
+# bypass: runtime:timeout
+import time
+
+
+def compute_reward(state, action, next_state):
+    time.sleep(100)
+    forward = next_state.x_velocity
+    return forward, {"forward": forward}

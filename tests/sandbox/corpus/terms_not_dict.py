@@ -1,0 +1,4 @@
+# expect: verdict:terms-type
+def compute_reward(state, action, next_state):
+    forward = next_state.x_velocity
+    return forward, [forward]
