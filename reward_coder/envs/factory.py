@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium
@@ -72,14 +72,16 @@ def make_env(
     seed: int | None = None,
     render_mode: str | None = None,
     max_episode_steps: int | None = None,
+    fields: Sequence[str] | None = None,
 ) -> gymnasium.Env:
     """The card's env: gymnasium.make(env_id, **make_kwargs) with a TimeLimit, wrapped in FieldProbe.
 
     `max_episode_steps` overrides the card's train.max_episode_steps (tests use short episodes).
     `seed` seeds the first reset() that comes without a seed, and the action space.
+    `fields` limits the probe to what those fields need (see adapter_for); None probes for all of them.
     Raises EnvBuildError naming the env id and the underlying error in one line.
     """
-    adapter = adapter_for(card)
+    adapter = adapter_for(card, fields)
     _import_env_package(card.env_id)
     steps = max_episode_steps if max_episode_steps is not None else card.train.max_episode_steps
     try:
@@ -93,14 +95,16 @@ def make_env(
         ) from err
     if seed is not None:
         env = _SeedFirstReset(env, seed)
-    return FieldProbe(env, adapter)
+    # Without simulator-only fields there is nothing to probe: skipping the wrapper saves its cost on
+    # every step (and DummyVecEnv's deep copy of a bigger info dict).
+    return FieldProbe(env, adapter) if adapter.needs_probe else env
 
 
 def env_fns(card: EnvCard, n_envs: int, seed: int, **make_options: Any) -> list[Callable[[], gymnasium.Env]]:
     """n_envs env constructors (env i seeded with seed + i), e.g. for SB3's DummyVecEnv/SubprocVecEnv.
 
     Constructors are picklable closures over the card, so SubprocVecEnv can ship them to workers.
-    `make_options` are passed on to make_env (render_mode, max_episode_steps).
+    `make_options` are passed on to make_env (render_mode, max_episode_steps, fields).
     """
     return [_EnvFactory(card, seed + i, make_options) for i in range(n_envs)]
 

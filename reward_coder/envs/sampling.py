@@ -77,13 +77,11 @@ def fields_from_vec_step(
 
 
 def _probe_of(info: Mapping[str, Any]) -> Mapping[str, Any]:
-    try:
-        return info[PROBE_KEY]
-    except KeyError:
-        raise ValueError(
-            f"info has no '{PROBE_KEY}': build the envs with reward_coder.envs.make_env / env_fns, "
-            "which wrap them in FieldProbe"
-        ) from None
+    """The probe of a step; {} when absent (fine for obs-only fields, else adapter.fields says what's missing)."""
+    return info.get(PROBE_KEY, _NO_PROBE)
+
+
+_NO_PROBE: Mapping[str, Any] = {}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -209,17 +207,17 @@ def sample_transitions(
             warmup = _SCRIPTED[card.env_id][1] if name == "scripted" and card.env_id in _SCRIPTED else 0
             started = [env.reset(seed=seed * 10_007 + p * n_envs + i) for i, env in enumerate(envs)]
             obs = [np.asarray(o, dtype=np.float64) for o, _ in started]
-            probes = [info[PROBE_KEY] for _, info in started]
+            probes = [_probe_of(info) for _, info in started]
             for t in range(warmup + n_steps):
                 batch_actions = np.asarray(policy(np.stack(obs), t, rng), dtype=np.float64)
                 for i, env in enumerate(envs):
                     action = batch_actions[i].astype(env.action_space.dtype)  # what the env gets
                     o, reward, terminated, truncated, info = env.step(action)
                     if t >= warmup:
-                        record.add(obs[i], probes[i], action, o, info[PROBE_KEY], reward, terminated or truncated)
+                        record.add(obs[i], probes[i], action, o, _probe_of(info), reward, terminated or truncated)
                     if terminated or truncated:
                         o, info = env.reset()
-                    obs[i], probes[i] = np.asarray(o, dtype=np.float64), info[PROBE_KEY]
+                    obs[i], probes[i] = np.asarray(o, dtype=np.float64), _probe_of(info)
     finally:
         for env in envs:
             env.close()

@@ -6,7 +6,7 @@ kept in train/ because only train/ imports stable-baselines3.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -26,13 +26,13 @@ class RewardWrapper(gym.Wrapper):
     simulator-only fields at the same instant as the observation).
     """
 
-    def __init__(self, env: gym.Env, reward_fn: RewardFunction, card: Any) -> None:
+    def __init__(self, env: gym.Env, reward_fn: RewardFunction, card: Any, fields: Sequence[str] | None = None) -> None:
         super().__init__(env)
         from reward_coder.envs import adapter_for
 
         self.reward_fn = reward_fn
         self.card = card
-        self.adapter = adapter_for(card)
+        self.adapter = adapter_for(card, fields)
         self.term_log = TermLog()
         self._prev: dict[str, np.ndarray] | None = None
 

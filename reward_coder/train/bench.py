@@ -79,6 +79,7 @@ def overhead_benchmark(
 
     from reward_coder.envs import env_fns, get_card
     from reward_coder.reward.compile import InProcessReward
+    from reward_coder.reward.fields import fields_used
     from reward_coder.sandbox import GuardedReward, SandboxedReward, detect_isolation
     from reward_coder.train.vec_reward import RewardVecWrapper
 
@@ -90,15 +91,17 @@ def overhead_benchmark(
     def native_venv():
         return DummyVecEnv([lambda i=i: gym.make(card.env_id, **card.make_kwargs) for i in range(n_envs)])
 
+    fields = fields_used(code, card.field_names())
+
     def probed_venv():
-        return DummyVecEnv(env_fns(card, n_envs, seed))
+        return DummyVecEnv(env_fns(card, n_envs, seed, fields=fields))
 
     def in_process():
-        return RewardVecWrapper(probed_venv(), InProcessReward(code, card.field_names()), card)
+        return RewardVecWrapper(probed_venv(), InProcessReward(code, card.field_names()), card, fields)
 
     def sandboxed():
         reward = GuardedReward(SandboxedReward(code, field_names=card.field_names(), isolation=isolation))
-        return RewardVecWrapper(probed_venv(), reward, card)
+        return RewardVecWrapper(probed_venv(), reward, card, fields)
 
     stepping = [
         Variant("native reward (plain gymnasium envs)", native_venv),

@@ -98,13 +98,14 @@ def build_reward(job: TrainJob):
     return GuardedReward(SandboxedReward(job.code or "", field_names=job.card.field_names(), isolation=isolation))
 
 
-def make_vec_env(card: EnvCard, n_envs: int, seed: int, max_episode_steps: int | None = None):
+def make_vec_env(card: EnvCard, n_envs: int, seed: int, max_episode_steps: int | None = None,
+                 fields: tuple[str, ...] | None = None):
     """A DummyVecEnv of the card's env (FieldProbe included). Dummy: one core per candidate already."""
     from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
     from reward_coder.envs import env_fns
 
-    venv = DummyVecEnv(env_fns(card, n_envs, seed, max_episode_steps=max_episode_steps))
+    venv = DummyVecEnv(env_fns(card, n_envs, seed, max_episode_steps=max_episode_steps, fields=fields))
     venv.seed(seed)
     return VecMonitor(venv)
 
@@ -131,6 +132,7 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
     import torch
 
     from reward_coder.evaluate import evaluate_policy
+    from reward_coder.reward.fields import fields_used
     from reward_coder.sandbox import RewardFailure
     from reward_coder.train.vec_reward import RewardVecWrapper
 
@@ -145,10 +147,11 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
     timesteps = 0
     try:
         reward_fn = build_reward(job)
-        venv = make_vec_env(job.card, job.n_envs, job.seed, job.max_episode_steps)
+        fields = fields_used(job.code or "", job.card.field_names()) if reward_fn is not None else ()
+        venv = make_vec_env(job.card, job.n_envs, job.seed, job.max_episode_steps, fields=fields)
         wrapper = None
         if reward_fn is not None:
-            wrapper = RewardVecWrapper(venv, reward_fn, job.card)
+            wrapper = RewardVecWrapper(venv, reward_fn, job.card, fields)
             venv = wrapper
         algo = _algorithm_class(job.algorithm)
         device = resolve_device(job.device)

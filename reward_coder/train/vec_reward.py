@@ -8,7 +8,7 @@ next step's `state` is the reset observation with its probe from reset_infos[i].
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
@@ -26,12 +26,14 @@ class RewardVecWrapper(VecEnvWrapper):
     `term_log` accumulates per-term statistics over all steps (reset it to start a new window).
     """
 
-    def __init__(self, venv: VecEnv, reward_fn: RewardFunction, card: Any) -> None:
+    def __init__(self, venv: VecEnv, reward_fn: RewardFunction, card: Any, fields: Sequence[str] | None = None) -> None:
+        """`fields`: the card fields the reward reads (see reward.fields_used); build the envs with the
+        same subset (env_fns(..., fields=...)) so their probes skip what no field needs. None: all fields."""
         super().__init__(venv)
         from reward_coder.envs import adapter_for
 
         self.reward_fn = reward_fn
-        self.adapter = adapter_for(card)
+        self.adapter = adapter_for(card, fields)
         self.term_log = TermLog()
         self._prev: dict[str, np.ndarray] | None = None
         self._actions: np.ndarray | None = None

@@ -25,10 +25,31 @@ def test_make_env_wraps_in_field_probe_and_probes_every_step() -> None:
     assert ends == [False, False, True], "the card's time limit is overridden by max_episode_steps"
 
 
-def test_classic_envs_probe_nothing() -> None:
+def test_classic_envs_probe_nothing_and_skip_the_probe_wrapper() -> None:
     env = make_env(get_card("pendulum"))
     _, info = env.reset(seed=0)
-    assert info["rc_probe"] == {}
+    assert "rc_probe" not in info
+    assert not any(isinstance(layer, FieldProbe) for layer in _layers(env))
+
+
+def test_a_field_subset_probes_only_what_it_needs() -> None:
+    card = get_card("halfcheetah")
+    obs_only = make_env(card, fields=("forward_velocity", "torso_angle"))
+    assert not any(isinstance(layer, FieldProbe) for layer in _layers(obs_only))
+    with_position = make_env(card, fields=("x_position",))
+    _, info = with_position.reset(seed=0)
+    assert set(info["rc_probe"]) == {"x_position"}  # no kinematics or contact pass
+    with_contacts = make_env(card, fields=("foot_contact",))
+    _, info = with_contacts.reset(seed=0)
+    assert "foot_contact" in info["rc_probe"] and "foot_clearance" not in info["rc_probe"]
+
+
+def _layers(env):
+    while True:
+        yield env
+        if not hasattr(env, "env"):
+            return
+        env = env.env
 
 
 def test_default_time_limit_comes_from_the_card() -> None:

@@ -211,7 +211,7 @@ def test_field_shapes_and_dtypes_are_declared(card_id: str) -> None:
     obs, info = env.reset()
     for _ in range(5):
         observations.append(obs)
-        probes.append(info["rc_probe"])
+        probes.append(info.get("rc_probe", {}))
         obs, _, _, _, info = env.step(env.action_space.sample())
     fields = adapter.fields(np.stack(observations), probes)
     assert list(fields) == list(card.field_names())

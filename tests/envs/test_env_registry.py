@@ -77,15 +77,15 @@ def test_edited_card_is_reread(monkeypatch, tmp_path, pendulum_card_data, write_
     folder = tmp_path / "cards"
     path = write_card(dict(pendulum_card_data, id="edited"), name="edited.yaml", folder=folder)
     monkeypatch.setenv("REWARD_CODER_CARDS", str(folder))
-    assert get_card("edited").train.n_envs == 1
+    before = get_card("edited").train.n_envs
     data = yaml.safe_load(path.read_text())
-    data["train"]["n_envs"] = 3
+    data["train"]["n_envs"] = before + 2
     path.write_text(yaml.safe_dump(data))
     import os
 
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    assert get_card("edited").train.n_envs == 3
+    assert get_card("edited").train.n_envs == before + 2
 
 
 def test_resolve_task() -> None:

@@ -93,6 +93,11 @@ class Adapter(ABC):
         self._plan = tuple((name, layout.recipes[name]) for name in self.field_names)
         self._probe_keys = tuple(sorted({r.source for _, r in self._plan if r.source != OBS}))
 
+    @property
+    def needs_probe(self) -> bool:
+        """False when every field comes from the obs vector: then envs need no FieldProbe at all."""
+        return bool(self._probe_keys)
+
     @classmethod
     def from_card(cls, card: EnvCard) -> Adapter:
         """The adapter instance serving `card` (its env id, make_kwargs and declared fields)."""
@@ -218,9 +223,19 @@ def get_adapter(family: str) -> type[Adapter]:
     return adapter_class
 
 
-def adapter_for(card: EnvCard) -> Adapter:
-    """The ready-to-use adapter of `card` (its family's class, built for its env id and fields)."""
+def adapter_for(card: EnvCard, fields: Sequence[str] | None = None) -> Adapter:
+    """The ready-to-use adapter of `card` (its family's class, built for its env id and fields).
+
+    `fields` restricts it to the fields a reward actually reads: the probe then skips simulator work
+    no field needs (e.g. the contact pass for locomotion), which is most of its cost per step.
+    """
     try:
-        return get_adapter(card.family).from_card(card)
+        adapter_class = get_adapter(card.family)
+        if fields is None:
+            return adapter_class.from_card(card)
+        unknown = [name for name in fields if name not in card.field_names()]
+        if unknown:
+            raise CardError(f"card '{card.id}' has no field(s) {unknown}")
+        return adapter_class(card.env_id, tuple(fields), card.make_kwargs)
     except UnsupportedEnvError as err:
         raise CardError(f"card '{card.id}': {err}") from err

@@ -185,6 +185,8 @@ _ROBOTS: dict[str, _Robot] = {
 }
 
 _CONTEXT_ATTR = "_reward_coder_probe_context"
+_KINEMATIC_KEYS = frozenset({"foot_clearance", "foot_contact", "head_height", "com_position"})
+"""Probe values that need body positions recomputed (mj_kinematics) in the private MjData."""
 
 
 @dataclass
@@ -218,6 +220,7 @@ class MujocoLocomotionAdapter(Adapter):
     ) -> None:
         super().__init__(env_id, field_names, make_kwargs)
         self._robot = _ROBOTS[env_id]
+        self._needed = frozenset(self._probe_keys)
 
     @classmethod
     def layout(cls, env_id: str, make_kwargs: Mapping[str, Any]) -> EnvLayout:
@@ -239,35 +242,41 @@ class MujocoLocomotionAdapter(Adapter):
         context = getattr(sim, _CONTEXT_ATTR, None)
         if context is None or context.model is not sim.model:
             context = self._bind(sim)
-        data, scratch, robot = sim.data, context.scratch, self._robot
-        scratch.qpos[:] = data.qpos
-        context.kinematics(context.model, scratch)
-        context.collision(context.model, scratch)
-
-        # Plain-float loops: with 1-4 feet they cost less than numpy's per-call overhead (this runs
-        # on every env step). Lowest point of a capsule (axis = its local z) or a sphere (half
-        # length 0) above the z = 0 floor: centre z - half length * |axis z| - radius.
-        xpos, xmat = context.geom_xpos_flat, context.geom_xmat_flat
-        clearance = [xpos[z] - half * abs(xmat[axis_z]) - radius for z, axis_z, half, radius in context.foot_geometry]
-        contact = [0.0] * len(clearance)
-        if scratch.ncon:
-            floor, slot_of = context.floor, context.foot_slot
-            for first, second in scratch.contact.geom.tolist():
-                other = second if first == floor else first if second == floor else None
-                slot = slot_of.get(other)
-                if slot is not None:
-                    contact[slot] = 1.0
-
-        probe: dict[str, Any] = {"foot_clearance": np.array(clearance), "foot_contact": np.array(contact)}
+        data, scratch, robot, needed = sim.data, context.scratch, self._robot, self._needed
+        probe: dict[str, Any] = {}
         if robot.planar:
             probe["x_position"] = float(data.qpos[0])
         else:
             probe["xy_position"] = data.qpos[0:2].copy()
         if robot.probe_qvel:
             probe["qvel"] = data.qvel.copy()
-        if context.head is not None:
+        if not needed & _KINEMATIC_KEYS:
+            return probe  # the fields in use come from qpos/qvel alone: skip the kinematics pass
+
+        scratch.qpos[:] = data.qpos
+        context.kinematics(context.model, scratch)
+        xpos, xmat = context.geom_xpos_flat, context.geom_xmat_flat
+        if "foot_clearance" in needed:
+            # Plain-float loops: with 1-4 feet they cost less than numpy's per-call overhead. Lowest
+            # point of a capsule (axis = its local z) or a sphere (half length 0) above the z = 0
+            # floor: centre z - half length * |axis z| - radius.
+            probe["foot_clearance"] = np.array(
+                [xpos[z] - half * abs(xmat[axis_z]) - radius for z, axis_z, half, radius in context.foot_geometry]
+            )
+        if "foot_contact" in needed:
+            context.collision(context.model, scratch)
+            contact = [0.0] * len(context.foot_geometry)
+            if scratch.ncon:
+                floor, slot_of = context.floor, context.foot_slot
+                for first, second in scratch.contact.geom.tolist():
+                    other = second if first == floor else first if second == floor else None
+                    slot = slot_of.get(other)
+                    if slot is not None:
+                        contact[slot] = 1.0
+            probe["foot_contact"] = np.array(contact)
+        if context.head is not None and "head_height" in needed:
             probe["head_height"] = float(xpos[3 * context.head + 2])
-        if context.mass_fraction is not None:
+        if context.mass_fraction is not None and "com_position" in needed:
             probe["com_position"] = context.mass_fraction @ scratch.xipos
         return probe
 
