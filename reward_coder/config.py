@@ -34,6 +34,9 @@ class RunConfig:
     """Design -> train -> analyze rounds of `run`."""
     critic: bool = True
     """Review each checked candidate with the critic prompt before training it."""
+    llm_analysis: bool = False
+    """Have the LLM restate the analyzer's measurements as a short diagnosis (Auto MC-Reward); the
+    measurements themselves are always computed and always shown."""
     critic_revisions: int = 1
     """How many times a candidate may be revised on the critic's word before it is trained as is."""
     seed: int = 0

@@ -342,6 +342,24 @@ def _policy_feedback(config: RunConfig, task: Task, candidates: list[Candidate],
     )
 
 
+def _llm_analyses(task: Task, services: LoopServices, iteration: int, outcomes: dict[str, TrainOutcome],
+                  analyses: dict[str, str]) -> dict[str, str]:
+    """Append the analyzer prompt's diagnosis to each trained candidate's measured facts (stored, so resume reuses it)."""
+    store, path = services.store, f"{_iteration_dir(iteration)}/analysis_llm.json"
+    diagnoses: dict[str, str] = store.read_json(path) if store.exists(path) else {}
+    for cid, outcome in sorted(outcomes.items()):
+        if cid in diagnoses or outcome.status != "ok":
+            continue
+        prompt = render("analyzer.j2", max_sentences=3, succeeded=outcome.success_rate >= 0.5,
+                        instruction=task.instruction, candidate_id=cid, facts=analyses[cid])
+        request = CompletionRequest(messages=(Message("user", prompt),), n=1, temperature=0.2, purpose="analyzer",
+                                    task_key=task.key, iteration=iteration, label=cid)
+        services.on_event("llm_request", purpose="analyzer", n=1)
+        diagnoses[cid] = services.completer.complete(request).samples[0].strip()
+        store.write_json(path, diagnoses)
+    return {cid: text + (f" Diagnosis: {diagnoses[cid]}" if cid in diagnoses else "") for cid, text in analyses.items()}
+
+
 def run_iteration(config: RunConfig, task: Task, services: LoopServices, checker, iteration: int) -> dict[str, Any]:
     """Do (or finish) one iteration and return its summary."""
     store, folder, emit = services.store, _iteration_dir(iteration), services.on_event
@@ -363,6 +381,8 @@ def run_iteration(config: RunConfig, task: Task, services: LoopServices, checker
         + (f" (same code as {same_as[cid]}, trained once)" if cid in same_as else "")
         for cid, outcome in outcomes.items()
     }
+    if config.llm_analysis:
+        analyses = _llm_analyses(task, services, iteration, outcomes, analyses)
     ranked = sorted(outcomes.items(), key=lambda item: score(item[1], task.success), reverse=True)
     ranked = [(cid, o) for cid, o in ranked if o.status == "ok" and cid not in pruned_at]
     best_id = ranked[0][0] if ranked else None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-from reward_coder.errors import ConfigError
+from reward_coder.errors import CardError, ConfigError
 from reward_coder.types import EnvCard, SuccessSpec
 
 
@@ -28,14 +29,62 @@ def describe_success(success: SuccessSpec) -> str:
     return f"{success.kind}({params})"
 
 
+def load_task_file(path: Path) -> Task:
+    """A task written in a YAML file by a person: env, instruction, success, optional name and budget.
+
+    Every problem is a one-line CardError naming the file and the key, e.g. a success metric that reads
+    a field the card does not have.
+    """
+    import yaml
+
+    from reward_coder.envs import get_card
+    from reward_coder.success import validate_success
+
+    where = str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise CardError(f"cannot read task file {where}: {err.strerror or err}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise CardError(f"task file {where} is not valid YAML{line}; fix the syntax") from None
+    if not isinstance(data, dict):
+        raise CardError(f"task file {where} must be a mapping with keys env, instruction, success")
+    for key in ("env", "instruction", "success"):
+        if key not in data:
+            raise CardError(f"task file {where}: missing key '{key}' (a task needs env, instruction and success)")
+    if not isinstance(data["instruction"], str) or not data["instruction"].strip():
+        raise CardError(f"task file {where}: 'instruction' must be a non-empty string")
+    card = get_card(str(data["env"]))
+    raw = data["success"]
+    if not isinstance(raw, dict) or "kind" not in raw:
+        raise CardError(f"task file {where}: 'success' must be a mapping with 'kind' and 'params'")
+    params = raw.get("params") or {}
+    if not isinstance(params, dict):
+        raise CardError(f"task file {where}: 'success.params' must be a mapping")
+    success = SuccessSpec(kind=str(raw["kind"]), params=dict(params), description=str(raw.get("description", "")))
+    validate_success(success, card.field_names(), f"task file {where}")
+    steps = data.get("total_timesteps", card.train.total_timesteps)
+    if not isinstance(steps, int) or steps <= 0:
+        raise CardError(f"task file {where}: 'total_timesteps' must be a positive integer")
+    name = str(data.get("name") or path.stem)
+    return Task(key=f"{card.id}/{name}", instruction=data["instruction"].strip(), card=card, success=success,
+                total_timesteps=steps, named=True)
+
+
 def resolve_task(task: str | None, instruction: str | None, env: str | None) -> Task:
-    """Build a Task from `--task card/name`, or from free text plus `--env`.
+    """Build a Task from `--task card/name`, `--task path/to/task.yaml`, or free text plus `--env`.
 
     Free text without a metric falls back to the card's default success metric (the env's own goal);
     the loop may replace it with a proposed metric and records that it did.
     """
     from reward_coder.envs import get_card, resolve_task as resolve_named
 
+    if task and (task.endswith((".yaml", ".yml")) or Path(task).is_file()):
+        loaded = load_task_file(Path(task))
+        text = (instruction or "").strip()
+        return replace(loaded, instruction=text) if text else loaded
     if task:
         card, spec = resolve_named(task)
         text = (instruction or "").strip() or spec.instruction
@@ -65,4 +114,15 @@ def resolve_task(task: str | None, instruction: str | None, env: str | None) -> 
         success=card.success,
         total_timesteps=card.train.total_timesteps,
         named=False,
+    )
+
+
+def task_from_record(record: dict) -> Task:
+    """The Task a run started with, from its task.json (so resume keeps a proposed or file-given metric)."""
+    from reward_coder.envs import get_card
+
+    return Task(
+        key=record["key"], instruction=record["instruction"], card=get_card(record["env"]),
+        success=SuccessSpec(**record["success"]), total_timesteps=int(record["total_timesteps"]),
+        named=not record["key"].split("/")[-1].startswith("custom-"),
     )

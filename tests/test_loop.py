@@ -219,3 +219,15 @@ def test_an_unusable_proposed_metric_falls_back_to_the_card_default(tmp_path):
     saved = store.read_json("task.json")
     assert saved["metric_source"].startswith("card default") and "wingspan" in saved["metric_source"]
     assert task.success == task.card.success
+
+
+def test_llm_analysis_adds_a_diagnosis_to_the_measurements(tmp_path):
+    responses = [[reward(0.2), reward(0.6), reward(0.4)],
+                 ["It never reaches the top."], ["It holds the top in most episodes."], ["It swings but falls back."]]
+    config, task, services, scripted = make(tmp_path, responses, iterations=1, llm_analysis=True)
+    run_loop(config, task, services, ok_check)
+    analyzer = [r for r in scripted.requests if r.purpose == "analyzer"]
+    assert [r.label for r in analyzer] == ["i0-c0", "i0-c1", "i0-c2"]
+    assert "succeeded in 6/10 evaluation episodes" in analyzer[1].messages[0].content  # the facts go in
+    analysis = services.store.read_text("iterations/0/analysis.md")
+    assert "Diagnosis: It holds the top in most episodes." in analysis

@@ -48,6 +48,22 @@ CASES = {
         ],
         best_code="def compute_reward(state, action, next_state):\n    return state.theta, {}",
     ),
+    "critic_system.j2": dict(allow_revision=True),
+    "critic_system.final": dict(allow_revision=False),
+    "critic_user.j2": dict(
+        instruction="Swing the pendulum up and keep it upright.", env_description=ENV_TEXT,
+        success_description="mean cos(theta) over the episode above 0.9", candidate_id="i0-c1",
+        code="def compute_reward(state, action, next_state):\n    return state.theta, {}",
+        check_notes=["[term 'bonus'] is 0.0 on all 256 sampled states (constant-term)"],
+        term_table="bonus: mean 0, std 0, min 0, max 0",
+    ),
+    "analyzer.j2": dict(max_sentences=3, succeeded=False, instruction="Swing the pendulum up.",
+                        candidate_id="i0-c1", facts="succeeded in 0/5 evaluation episodes; term 'spin' dominates"),
+    "success_proposal.j2": dict(
+        instruction="keep the pole spinning slowly", env_description=ENV_TEXT,
+        native_reward="-(theta^2 + 0.1 * angular_velocity^2 + 0.001 * torque^2)",
+        kinds=[("native_return_above", "episode return >= threshold"), ("field_mean_above", "mean of a field >= threshold")],
+    ),
 }
 
 

@@ -52,23 +52,11 @@ def _execute(config: RunConfig, store: RunStore, task, *, progress: str, executo
         checker = make_checker(task, config, printer)
         if not store.exists("task.json"):
             task = start_run(config, task, store, services.completer, printer)
-        else:
-            task = _task_from_store(store, task)
         err_console.print(f"run folder: {store.root}", highlight=False)
         state = run_loop(config, task, services, checker)
     finally:
         services.executor.close()
     _print_result(store, state, journal.total_cost_usd)
-
-
-def _task_from_store(store: RunStore, task):
-    """A resumed run keeps the metric it started with (it may have been proposed by the LLM)."""
-    from dataclasses import replace
-
-    from reward_coder.types import SuccessSpec
-
-    saved = store.read_json("task.json")
-    return replace(task, success=SuccessSpec(**saved["success"]), instruction=saved["instruction"])
 
 
 def _print_result(store: RunStore, state: dict[str, Any], cost: float) -> None:
@@ -108,6 +96,7 @@ def run(
     timesteps: Annotated[Optional[int], typer.Option(min=1_000, help="Training steps per candidate (default: the task's).")] = None,
     eval_episodes: Annotated[Optional[int], typer.Option(min=1)] = None,
     no_critic: Annotated[bool, typer.Option("--no-critic", help="Skip the critic review.")] = False,
+    llm_analysis: Annotated[bool, typer.Option("--llm-analysis", help="Also have the LLM diagnose each trained policy from the measurements.")] = False,
     interactive: Annotated[bool, typer.Option("--interactive", help="Ask for feedback after each iteration.")] = False,
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="Stop cleanly before LLM spending passes this (USD).")] = None,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
@@ -130,6 +119,7 @@ def run(
     config = RunConfig(
         instruction=resolved.instruction, env=resolved.card.id, task=resolved.key if resolved.named else "",
         model=model, api_base=api_base, samples=samples, iterations=iterations, critic=not no_critic,
+        llm_analysis=llm_analysis,
         seed=seed, total_timesteps=timesteps, eval_episodes=eval_episodes, device=device, workers=workers,
         max_cost_usd=max_cost, allow_unsandboxed=allow_unsandboxed, llm_retries=retries,
     )
@@ -146,9 +136,12 @@ def _open_run(run_dir: Path) -> tuple[RunStore, RunConfig]:
     return store, RunConfig.from_dict(store.read_json("config.json"))
 
 
-def _task_of(config: RunConfig):
-    from reward_coder.tasks import resolve_task
+def _task_of(store: RunStore, config: RunConfig):
+    """The task a run started with: task.json keeps a proposed or file-given metric as it was."""
+    from reward_coder.tasks import resolve_task, task_from_record
 
+    if store.exists("task.json"):
+        return task_from_record(store.read_json("task.json"))
     return resolve_task(config.task or None, config.instruction, config.env)
 
 
@@ -164,7 +157,7 @@ def resume(
     if max_cost is not None:
         config = config.with_changes(max_cost_usd=max_cost)
         store.write_json("config.json", config)
-    _execute(config, store, _task_of(config), progress=progress, executor=executor, address=None, interactive=False)
+    _execute(config, store, _task_of(store, config), progress=progress, executor=executor, address=None, interactive=False)
 
 
 @user_errors
@@ -185,7 +178,7 @@ def refine(
     store.write_text(f"iterations/{next_iteration}/feedback.txt", feedback.strip() + "\n")
     config = config.with_changes(iterations=next_iteration + 1)
     store.write_json("config.json", config)
-    _execute(config, store, _task_of(config), progress=progress, executor=executor, address=None, interactive=False)
+    _execute(config, store, _task_of(store, config), progress=progress, executor=executor, address=None, interactive=False)
 
 
 @user_errors

@@ -100,7 +100,7 @@ def overhead_benchmark(
         return RewardVecWrapper(probed_venv(), InProcessReward(code, card.field_names()), card, fields)
 
     def sandboxed():
-        reward = GuardedReward(SandboxedReward(code, field_names=card.field_names(), isolation=isolation))
+        reward = GuardedReward(SandboxedReward(code, field_names=fields, isolation=isolation))
         return RewardVecWrapper(probed_venv(), reward, card, fields)
 
     stepping = [

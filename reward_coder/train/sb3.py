@@ -94,8 +94,11 @@ def build_reward(job: TrainJob):
         return None
     from reward_coder.sandbox import GuardedReward, SandboxedReward, require_isolation
 
+    from reward_coder.reward.fields import fields_used
+
     isolation = require_isolation(job.allow_unsandboxed)
-    return GuardedReward(SandboxedReward(job.code or "", field_names=job.card.field_names(), isolation=isolation))
+    fields = fields_used(job.code or "", job.card.field_names())  # the envs probe only these
+    return GuardedReward(SandboxedReward(job.code or "", field_names=fields, isolation=isolation))
 
 
 def make_vec_env(card: EnvCard, n_envs: int, seed: int, max_episode_steps: int | None = None,

@@ -17,6 +17,7 @@ from reward_coder.sandbox import (
     check_candidate,
     detect_isolation,
     require_isolation,
+    sandbox_health,
 )
 
 from .conftest import FIELD_NAMES, TEST_LIMITS, make_batch
@@ -75,17 +76,24 @@ def test_the_fallback_still_stops_writes_sockets_forks_and_memory_bombs(no_bwrap
     server.listen(1)
     server.settimeout(0.05)
     marker = tmp_path / "escaped.txt"
+    # Only modules the worker has already loaded: dropped to uid 65534, it may not read the stdlib.
     code = f"""
-import os, socket
+import ctypes
+import os
+
 import numpy as np
+
+
+def _socket():
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.socket(2, 1, 0) < 0:
+        raise OSError(ctypes.get_errno(), "socket refused")
 
 
 def compute_reward(state, action, next_state):
     problems = []
-    for attempt in (lambda: open({str(marker)!r}, "w"),
-                    lambda: socket.create_connection(("127.0.0.1", {server.getsockname()[1]}), timeout=0.2),
-                    lambda: os.fork(),
-                    lambda: np.ones(10**10)):
+    for attempt in (lambda: open({str(marker)!r}, "w"), _socket, lambda: os.fork(), lambda: np.ones(10**10),
+                    lambda: np.random.default_rng(0).random(3)):
         try:
             attempt()
             problems.append("allowed")
@@ -102,6 +110,15 @@ def compute_reward(state, action, next_state):
         contacted = False
     server.close()
     assert raw.error is not None and raw.error.kind == "exception"
-    assert "allowed" not in raw.error.message, raw.error.message
+    assert raw.error.message.split()[:5] == ["PermissionError", "PermissionError", "PermissionError", "MemoryError",
+                                             "allowed"], raw.error.message
     assert "no-secret" in raw.error.message
     assert not marker.exists() and not contacted
+
+
+def test_sandbox_health_for_the_doctor_command():
+    health = sandbox_health(calls=20)
+    assert health.worker_ok, health.problem
+    lines = health.lines()
+    assert lines[0].startswith(f"isolation: {health.isolation.level}")
+    assert lines[1].startswith("sandbox worker: ok") and health.call_us is not None

@@ -216,3 +216,18 @@ def test_memory_limit_applies(batch):
         assert sandbox.call(*batch).error.kind == "memory"
     with SandboxedReward(code, limits=TEST_LIMITS) as sandbox:
         assert sandbox.call(*batch).error is None
+
+
+def test_fields_can_also_be_read_by_name(batch):
+    code = "def compute_reward(state, action, next_state):\n    v = next_state['x_velocity']\n    return v, {'v': v}\n"
+    state, action, next_state = batch
+    with SandboxedReward(code, limits=TEST_LIMITS) as sandbox:
+        raw = sandbox.call(state, action, next_state)
+    np.testing.assert_allclose(raw.reward, next_state["x_velocity"])
+
+
+def test_declared_fields_must_be_sent(batch):
+    state, action, next_state = batch
+    with SandboxedReward(FORWARD, field_names=(*FIELD_NAMES, "z_height"), limits=TEST_LIMITS) as sandbox:
+        with pytest.raises(ValueError, match="lacks the fields z_height"):
+            sandbox.call(state, action, next_state)

@@ -1,5 +1,5 @@
 # expect: static:no-import
-# bypass: runtime:runtime-error
+# bypass: runtime:runtime-error|runtime:load-error
 # probe: listener
 import socket
 
