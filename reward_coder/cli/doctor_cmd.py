@@ -14,11 +14,14 @@ from reward_coder.cli.common import console, user_errors
 @user_errors
 def doctor() -> None:
     """Report the sandbox in force, the compute device and optional extras."""
-    from reward_coder.sandbox import detect_isolation
+    from reward_coder.sandbox.doctor import sandbox_health
 
-    status = detect_isolation()
+    health = sandbox_health()
+    status = health.isolation
     style = {"bwrap": "green", "rlimits": "yellow", "none": "red"}.get(status.level, "red")
-    console.print(f"isolation: [{style}]{status.level}[/] — {status.detail}", highlight=False)
+    console.print(f"isolation in force: [{style}]{status.level}[/]", highlight=False)
+    for line in health.lines():
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
     if status.level != "bwrap":
         console.print("  runs refuse to start without bubblewrap unless you pass --allow-unsandboxed;"
                       " install it with `apt-get install bubblewrap`")
@@ -36,5 +39,5 @@ def doctor() -> None:
     keys = [k for k in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY") if os.environ.get(k)]
     console.print(f"LLM keys set: {', '.join(keys) if keys else 'none (use --model replay:PATH or ollama/...)'}")
     console.print(f"MUJOCO_GL: {os.environ.get('MUJOCO_GL', 'unset')}; ffmpeg: {'yes' if shutil.which('ffmpeg') else 'via imageio-ffmpeg if installed'}")
-    if status.level == "none":
+    if status.level == "none" or not health.worker_ok:
         raise typer.Exit(1)

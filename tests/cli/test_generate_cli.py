@@ -90,3 +90,19 @@ def test_malformed_card(tmp_path):
 def test_replay_miss_is_a_clear_error(tmp_path):
     one_clear_line(invoke("generate", "do a backflip", "--env", "hopper", "--model", "replay:standins", "--out", str(tmp_path)),
                    "no recorded answer")
+
+
+def test_without_bubblewrap_runs_refuse_unless_allowed(tmp_path, monkeypatch):
+    from reward_coder.sandbox import detect_isolation
+
+    monkeypatch.setenv("REWARD_CODER_NO_BWRAP", "1")
+    detect_isolation(refresh=True)
+    try:
+        args = ["generate", "--task", "pendulum/swing-up", "--model", "replay:standins", "-k", "3"]
+        one_clear_line(invoke(*args, "--out", str(tmp_path / "a")), "bubblewrap", "--allow-unsandboxed")
+        allowed = invoke(*args, "--out", str(tmp_path / "b"), "--allow-unsandboxed")
+        assert allowed.exit_code == 0, allowed.stderr
+        assert "sandbox: rlimits" in allowed.stderr
+    finally:
+        monkeypatch.delenv("REWARD_CODER_NO_BWRAP")
+        detect_isolation(refresh=True)

@@ -1,0 +1,418 @@
+"""Entry point of a sandboxed reward worker: `python -I -B _worker_main.py REQ_FD RESP_FD SCRATCH`.
+
+Runs inside bubblewrap (or, as a fallback, a plain process). Everything here up to loading the
+candidate is trusted; after that, nothing the worker sends can be trusted by the parent, which is why
+the protocol carries only JSON and raw numeric arrays.
+
+Order matters: read the init frame, set resource limits, drop root (fallback only), install the
+seccomp filter (which forbids changing limits), silence stdout/stderr, then compile and run the
+candidate module with restricted builtins (defense in depth, not the barrier).
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import math
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402  (imported before limits: numpy's import needs more memory and files)
+
+import _protocol  # noqa: E402
+import _rules  # noqa: E402
+import _seccomp  # noqa: E402
+
+NOBODY = 65534
+PARENT_PID = os.getppid()
+MAX_NAME_CHARS = 64
+MAX_TERMS = 64
+MAX_TEXT_CHARS = 500
+
+
+def _safe_text(value: object, limit: int = MAX_TEXT_CHARS) -> str:
+    try:
+        text = str(value)
+    except BaseException:  # the candidate's __str__ may do anything
+        return "<unprintable>"
+    if not isinstance(text, str):
+        return "<unprintable>"
+    return text[:limit]
+
+
+def _type_name(value: object) -> str:
+    try:
+        name = type(value).__name__
+    except BaseException:
+        return "object"
+    return name[:60] if isinstance(name, str) else "object"
+
+
+def _apply_limits(limits: dict) -> None:
+    import resource
+
+    wanted = [
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_FSIZE, limits["file_bytes"]),
+        (resource.RLIMIT_NOFILE, limits["open_files"]),
+        (resource.RLIMIT_NPROC, limits["processes"]),
+        (resource.RLIMIT_AS, limits["memory_bytes"]),
+    ]
+    for which, value in wanted:
+        _soft, hard = resource.getrlimit(which)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (value, value))
+    cpu = int(math.ceil(limits["cpu_s"]))
+    _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    cpu_hard = cpu + 1 if hard == resource.RLIM_INFINITY else min(cpu + 1, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (min(cpu, cpu_hard), cpu_hard))
+
+
+def _drop_root() -> None:
+    if os.geteuid() != 0:
+        return
+    # uid 65534 may not be able to read the Python install (e.g. under /root): import what reward
+    # code may import while we still can.
+    import importlib
+
+    for module in sorted(_rules.ALLOWED_MODULES):
+        importlib.import_module(module)
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+    if level != 0 or name not in _rules.ALLOWED_MODULES:
+        raise ImportError(f"import of '{name}' is not allowed: reward code may import only numpy and math")
+    for item in fromlist or ():
+        if isinstance(item, str) and _rules.attribute_refusal(item) is not None:
+            raise ImportError(f"'{item}' may not be imported from '{name}'")
+    return builtins.__import__(name, globals, locals, fromlist, level)
+
+
+def _restricted_builtins() -> dict:
+    allowed = {name: getattr(builtins, name) for name in _rules.ALLOWED_BUILTINS if hasattr(builtins, name)}
+    allowed["__import__"] = _guarded_import
+    return allowed
+
+
+class FieldView:
+    """The `state` / `next_state` argument: read-only attribute access to the field arrays.
+
+    Arrays are views into the request buffer, made on first access (a reward reads a few of the
+    fields; making all of them would cost more than the reward itself).
+    """
+
+    __slots__ = ("_buffer", "_spec", "_made")
+
+    def __init__(self, buffer: np.ndarray, spec: dict) -> None:
+        object.__setattr__(self, "_buffer", buffer)
+        object.__setattr__(self, "_spec", spec)
+        object.__setattr__(self, "_made", {})
+
+    def __getattr__(self, name: str):
+        made = object.__getattribute__(self, "_made")
+        array = made.get(name)
+        if array is not None:
+            return array
+        spec = object.__getattribute__(self, "_spec")
+        try:
+            start, stop, shape = spec[name]
+        except KeyError:
+            raise AttributeError(f"unknown field '{name}'; available: {', '.join(spec)}") from None
+        array = made[name] = object.__getattribute__(self, "_buffer")[start:stop].reshape(shape)
+        return array
+
+    def __getitem__(self, name: str):
+        if not isinstance(name, str):
+            raise KeyError(name)
+        return self.__getattr__(name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("state fields are read-only")
+
+    def __dir__(self):
+        return list(object.__getattribute__(self, "_spec"))
+
+    def __repr__(self) -> str:
+        return f"State({', '.join(object.__getattribute__(self, '_spec'))})"
+
+
+class Worker:
+    def __init__(self, req_fd: int, resp_fd: int) -> None:
+        self.req_fd = req_fd
+        self.resp_fd = resp_fd
+        self.reader = _protocol.FrameReader(req_fd, max_payload=1 << 31)
+        self.function = None
+        self.uses_memory = False
+        self.memory: list | None = None
+        self.layouts: dict[int, tuple] = {}
+        self.max_elements = 0
+        self._result_prefix: dict = {}
+        self._last_head = b""
+        self._last_header: dict = {}
+
+    def send(self, header: dict, arrays: list = ()) -> None:
+        arrays = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
+        if arrays:
+            header["arrays"] = [[a.dtype.str, list(a.shape)] for a in arrays]
+        self._write(json.dumps(header, separators=(",", ":")).encode("ascii"), arrays)
+
+    def send_result(self, response: dict, arrays: list, elapsed: float) -> None:
+        """A call's answer with 'elapsed' last: a clean answer shaped like the previous one re-uses
+        the previous header text, and the parent, which checks such a prefix once, can skip parsing."""
+        arrays = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
+        clean = len(response) == 6 and "terms" in response and "mutated" not in response
+        if clean and not response["term_problems"] and response["reward_problem"] is None:
+            key = (response["reward"], tuple(map(tuple, response["terms"])),
+                   tuple([(a.dtype.str, a.shape) for a in arrays]))
+            prefix = self._result_prefix.get(key)
+            if prefix is None:
+                response["arrays"] = [[a.dtype.str, list(a.shape)] for a in arrays]
+                prefix = json.dumps(response, separators=(",", ":"))[:-1] + ',"elapsed":'
+                if len(self._result_prefix) > 64:
+                    self._result_prefix.clear()
+                self._result_prefix[key] = prefix
+            self._write((prefix + repr(float(elapsed)) + "}").encode("ascii"), arrays)
+            return
+        if arrays:
+            response["arrays"] = [[a.dtype.str, list(a.shape)] for a in arrays]
+        response["elapsed"] = elapsed
+        self._write(json.dumps(response, separators=(",", ":")).encode("ascii"), arrays)
+
+    def _write(self, head: bytes, arrays: list) -> None:
+        payload_len = sum([a.nbytes for a in arrays])
+        buffers = [_protocol.PREFIX.pack(len(head), payload_len) + head, *arrays]
+        total = len(buffers[0]) + payload_len
+        written = os.writev(self.resp_fd, buffers) if len(buffers) <= 512 else 0
+        if written < total:
+            frame = b"".join([memoryview(b).cast("B") for b in buffers])
+            _protocol.write_all(self.resp_fd, frame[written:])
+
+    # ---- start-up -------------------------------------------------------------------------------
+
+    def start(self) -> bool:
+        header, _ = self.reader.read()
+        if header.get("op") != "init":
+            return False
+        self.max_elements = int(header["max_output_elements"])
+        _apply_limits(header["limits"])
+        if header.get("drop_root"):
+            _drop_root()
+        _seccomp.set_parent_death_signal(signal.SIGKILL)
+        if os.getppid() != PARENT_PID:  # the parent died before the death signal was armed
+            return False
+        # opened before the filter, which refuses opening anything for writing
+        null_in = os.open(os.devnull, os.O_RDONLY)
+        null_out = os.open(os.devnull, os.O_WRONLY)
+        seccomp_problem = _seccomp.install() if header.get("seccomp") else "not requested"
+        # Candidate output goes nowhere: nothing it prints is read, and a full pipe cannot block it.
+        os.dup2(null_in, 0)
+        os.dup2(null_out, 1)
+        os.dup2(null_out, 2)
+        os.close(null_in)
+        os.close(null_out)
+        self.send({"op": "booted"})  # the parent now gives the candidate's module the call timeout
+        status = {"op": "hello", "seccomp": seccomp_problem is None, "seccomp_detail": seccomp_problem,
+                  "uid": os.getuid(), "pid": os.getpid()}
+        try:
+            self.function, status["params"] = self._load(header["code"], guards=bool(header.get("guards", True)))
+        except BaseException as err:  # noqa: BLE001 - any failure of the candidate's module is reported
+            status.update(ok=False, error=self._describe_error(err, kind="load"))
+            self.send(status)
+            return False
+        self.uses_memory = status["params"] == 4
+        status["ok"] = True
+        self.send(status)
+        return True
+
+    def _load(self, code: str, guards: bool):
+        namespace: dict = {"__name__": "candidate"}
+        if guards:
+            namespace["__builtins__"] = _restricted_builtins()
+        compiled = compile(code, "<candidate>", "exec", dont_inherit=True)
+        exec(compiled, namespace)  # noqa: S102 - this is the sandbox
+        function = namespace.get(_rules.ENTRY_POINT)
+        if not callable(function):
+            raise NameError(f"no function named '{_rules.ENTRY_POINT}' was defined")
+        code_object = getattr(function, "__code__", None)
+        params = code_object.co_argcount if code_object is not None else 3
+        if params not in (3, 4):
+            raise TypeError(f"{_rules.ENTRY_POINT} must take 3 or 4 arguments, not {params}")
+        return function, params
+
+    # ---- calls ----------------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        while True:
+            try:
+                head, payload = self.reader.read_raw()
+            except EOFError:
+                return
+            if head == self._last_head:
+                header = self._last_header  # the parent re-sends the same call header every step
+            else:
+                header = _protocol.parse_header(head)
+            op = header.get("op")
+            if op == "layout":
+                self.layouts[int(header["id"])] = self._layout(header)
+            elif op == "call":
+                self._last_head, self._last_header = head, header
+                response, arrays = self._call(header, payload)
+                elapsed = response.pop("elapsed")
+                self.send_result(response, arrays, elapsed)
+            elif op == "exit":
+                return
+
+    @staticmethod
+    def _layout(header: dict) -> tuple:
+        names = [str(n) for n in header["names"]]
+        shapes = [tuple(int(d) for d in s) for s in header["shapes"]]
+        action_shape = tuple(int(d) for d in header["action"])
+        return names, shapes, action_shape, {}
+
+    @staticmethod
+    def _offsets(layout: tuple, n: int) -> tuple:
+        """Where each field lies in the flat float64 request, for batch size n (cached per layout)."""
+        names, shapes, action_shape, cache = layout
+        found = cache.get(n)
+        if found is None:
+            offset = 0
+            specs = []
+            for _ in range(2):
+                spec = {}
+                for name, shape in zip(names, shapes):
+                    size = n * math.prod(shape)
+                    spec[name] = (offset, offset + size, (n, *shape))
+                    offset += size
+                specs.append(spec)
+                if len(specs) == 1:
+                    action_size = n * math.prod(action_shape)
+                    action_spec = (offset, offset + action_size, (n, *action_shape))
+                    offset += action_size
+            found = cache[n] = (specs[0], action_spec, specs[1], offset)
+        return found
+
+    def _call(self, header: dict, payload: bytearray) -> tuple[dict, list]:
+        layout = self.layouts[int(header["layout"])]
+        n = int(header["n"])
+        state_spec, action_spec, next_spec, total = self._offsets(layout, n)
+        original = bytes(payload) if header.get("mutation", True) else None
+        flat = np.frombuffer(payload, dtype=np.float64)
+        if flat.size != total:
+            raise ValueError("request size does not match its layout")
+        args = [FieldView(flat, state_spec), flat[action_spec[0] : action_spec[1]].reshape(action_spec[2]),
+                FieldView(flat, next_spec)]
+        if self.uses_memory:
+            reset = header.get("reset")
+            if self.memory is None or len(self.memory) != n or reset == "all":
+                self.memory = [{} for _ in range(n)]
+            elif reset:
+                for index in reset:
+                    if 0 <= int(index) < n:
+                        self.memory[int(index)] = {}
+            args.append(self.memory)
+        started = time.perf_counter()
+        try:
+            result = self.function(*args)
+        except BaseException as err:  # noqa: BLE001 - the candidate's failure is the answer
+            elapsed = time.perf_counter() - started
+            return {"op": "result", "ok": False, "elapsed": elapsed, "error": self._describe_error(err)}, []
+        elapsed = time.perf_counter() - started
+        response: dict = {"op": "result", "ok": True, "elapsed": elapsed}  # 'elapsed' is moved last on sending
+        arrays: list = []
+        try:
+            self._describe_result(result, response, arrays)
+        except BaseException as err:  # noqa: BLE001 - converting the result ran candidate code
+            return {"op": "result", "ok": False, "elapsed": elapsed, "error": self._describe_error(err)}, []
+        if original is not None and payload != original:
+            response["mutated"] = self._mutated_fields(state_spec, action_spec, next_spec, original, payload)
+        return response, arrays
+
+    def _describe_result(self, result: object, response: dict, arrays: list) -> None:
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            count = len(result) if isinstance(result, (tuple, list)) else None
+            response["returned"] = {"code": "not_a_pair", "type": _type_name(result), "length": count}
+            return
+        reward, terms = result
+        response["reward"], response["reward_problem"] = self._to_array(reward, arrays)
+        if not isinstance(terms, dict):
+            response["terms_problem"] = {"code": "not_a_dict", "type": _type_name(terms)}
+            return
+        if len(terms) > MAX_TERMS:
+            response["terms_problem"] = {"code": "too_many", "count": len(terms)}
+            return
+        entries, problems = [], []
+        for key, value in list(terms.items()):
+            if not isinstance(key, str):
+                problems.append([_safe_text(key, MAX_NAME_CHARS), {"code": "bad_name", "type": _type_name(key)}])
+                continue
+            index, problem = self._to_array(value, arrays)
+            if problem is not None:
+                problems.append([key[:MAX_NAME_CHARS], problem])
+            else:
+                entries.append([key[:MAX_NAME_CHARS], index])
+        response["terms"] = entries
+        response["term_problems"] = problems
+        if sum([a.nbytes for a in arrays]) > 8 * self.max_elements:
+            shape = [int(d) for d in np.shape(arrays[0])[:8]] if arrays else []
+            elapsed = response["elapsed"]
+            response.clear()
+            response.update(op="result", ok=True, elapsed=elapsed, returned={"code": "too_large", "shape": shape})
+            arrays.clear()
+
+    def _to_array(self, value: object, arrays: list) -> tuple[int | None, dict | None]:
+        if value is None:
+            return None, {"code": "none"}
+        try:
+            array = value if type(value) is np.ndarray else np.asarray(value)
+        except BaseException as err:  # noqa: BLE001 - ragged lists and odd objects land here
+            return None, {"code": "not_array_like", "type": _type_name(value), "message": _safe_text(err, 200)}
+        if array.dtype.str not in _protocol.ALLOWED_DTYPES:
+            return None, {"code": "non_numeric", "dtype": _safe_text(array.dtype, 60), "type": _type_name(value)}
+        if array.size > self.max_elements or array.ndim > 8:
+            return None, {"code": "too_large", "shape": [int(d) for d in array.shape[:8]]}
+        arrays.append(array)
+        return len(arrays) - 1, None
+
+    @staticmethod
+    def _mutated_fields(state_spec: dict, action_spec: tuple, next_spec: dict, original: bytes,
+                        payload: bytearray) -> list[str]:
+        before = np.frombuffer(original, dtype=np.float64)
+        after = np.frombuffer(payload, dtype=np.float64)
+        regions = [(f"state.{k}", v) for k, v in state_spec.items()] + [("action", action_spec)]
+        regions += [(f"next_state.{k}", v) for k, v in next_spec.items()]
+        return [label for label, (start, stop, _shape) in regions
+                if before[start:stop].tobytes() != after[start:stop].tobytes()]
+
+    @staticmethod
+    def _describe_error(err: BaseException, kind: str = "exception") -> dict:
+        line = None
+        tb = err.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == "<candidate>":
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        if isinstance(err, SyntaxError) and err.filename == "<candidate>":
+            line = err.lineno
+        if isinstance(err, MemoryError):
+            kind = "memory"
+        return {"kind": kind, "type": _type_name(err), "message": _safe_text(err), "line": line}
+
+
+def main(argv: list[str]) -> int:
+    req_fd, resp_fd = int(argv[1]), int(argv[2])
+    worker = Worker(req_fd, resp_fd)
+    if not worker.start():
+        return 3
+    worker.serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

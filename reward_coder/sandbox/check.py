@@ -1,0 +1,142 @@
+"""Check one candidate end to end: static check, a sandboxed run on real states, the verdict.
+
+Never raises for the candidate's faults: everything it does wrong becomes a CheckIssue in the
+CheckReport (errors make `ok` false; warnings go to the critic and the designer).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from reward_coder.sandbox.isolation import IsolationStatus, detect_isolation
+from reward_coder.sandbox.static import static_check
+from reward_coder.sandbox.verdict import (
+    LATENCY_BUDGET_MS,
+    issue_from_error,
+    judge_call,
+    judge_determinism,
+    judge_sample,
+    stats_of,
+    term_stats,
+)
+from reward_coder.sandbox.worker import RawOutput, SandboxedReward, SandboxLimits
+from reward_coder.types import CheckIssue, CheckReport
+
+Fields = Mapping[str, np.ndarray]
+Transition = tuple[Fields, np.ndarray, Fields]
+
+
+class TransitionBatchLike(Protocol):
+    """Anything with named-field `state` / `next_state` mappings and an `action` array, batch first."""
+
+    state: Fields
+    action: np.ndarray
+    next_state: Fields
+
+
+DEFAULT_CHUNK = 64
+"""States per call: the size of a typical vectorized-env batch, so latency is measured as in training."""
+
+
+def check_candidate(
+    code: str,
+    *,
+    field_names: Sequence[str] | None,
+    batches: TransitionBatchLike | Transition | Sequence[Transition],
+    limits: SandboxLimits = SandboxLimits(),
+    isolation: IsolationStatus | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    latency_budget_ms: float = LATENCY_BUDGET_MS,
+    scratch_dir: str | os.PathLike[str] | None = None,
+    skip_static: bool = False,
+) -> CheckReport:
+    """Check `code` on the given transitions (states from random and scripted rollouts).
+
+    `batches` is a TransitionBatch-like object, one (state, action, next_state) triple, or a sequence
+    of them; each is split into calls of `chunk_size` states. `skip_static` is for tests only: it
+    turns the static check and the worker's Python guards off to show the OS layer alone.
+    """
+    isolation = isolation or detect_isolation()
+    issues: list[CheckIssue] = []
+    if not skip_static:
+        issues = static_check(code, field_names)
+        if any(i.severity == "error" for i in issues):
+            return CheckReport(ok=False, issues=tuple(issues), isolation=isolation.level)
+    chunks = list(_chunks(batches, chunk_size))
+    if not chunks:
+        raise ValueError("check_candidate needs at least one state to score")
+    with SandboxedReward(
+        code, field_names=field_names, limits=limits, isolation=isolation, scratch_dir=scratch_dir,
+        skip_static=skip_static,
+    ) as sandbox:
+        if sandbox.start_error is not None:
+            issues.append(issue_from_error(sandbox.start_error))
+            return CheckReport(ok=False, issues=tuple(issues), isolation=isolation.level)
+        outputs: list[RawOutput] = []
+        for index, (state, action, next_state) in enumerate(chunks):
+            # Memory (for candidates that take it) starts empty and then carries over, as in an episode.
+            raw = sandbox.call(state, action, next_state, reset="all" if index == 0 else None)
+            found = judge_call(raw, raw.n)
+            issues += [i for i in found if i not in issues]
+            if any(i.severity == "error" for i in found):
+                return _report(issues, outputs, isolation, chunk_size, latency_budget_ms)
+            outputs.append(raw)
+        # After every other call, so state kept between calls shows up as well as randomness.
+        state, action, next_state = chunks[0]
+        again = sandbox.call(state, action, next_state, reset="all")
+        found = judge_call(again, again.n)
+        if not any(i.severity == "error" for i in found):
+            found += judge_determinism(outputs[0], again)
+        issues += [i for i in found if i not in issues]
+    return _report(issues, outputs, isolation, chunk_size, latency_budget_ms)
+
+
+def _report(
+    issues: list[CheckIssue],
+    outputs: list[RawOutput],
+    isolation: IsolationStatus,
+    chunk_size: int,
+    latency_budget_ms: float,
+) -> CheckReport:
+    ok = not any(i.severity == "error" for i in issues)
+    if not outputs:
+        return CheckReport(ok=ok, issues=tuple(issues), isolation=isolation.level)
+    reward = np.concatenate([np.asarray(o.reward, dtype=np.float64) for o in outputs])
+    names = [k for k in outputs[0].terms if all(k in o.terms for o in outputs)]
+    terms = {k: np.concatenate([np.asarray(o.terms[k], dtype=np.float64) for o in outputs]) for k in names}
+    compute_s = [o.compute_s for o in outputs if o.compute_s is not None]
+    if ok:
+        found = judge_sample(reward, terms, compute_s, chunk_size=chunk_size, latency_budget_ms=latency_budget_ms)
+        issues = issues + [i for i in found if i not in issues]
+    return CheckReport(
+        ok=ok,
+        issues=tuple(issues),
+        term_stats=term_stats(terms),
+        reward_stats=stats_of(reward),
+        call_ms=float(np.median(compute_s)) * 1e3 if compute_s else None,
+        isolation=isolation.level,
+        n_states=int(reward.size),
+    )
+
+
+def _chunks(batches: Any, size: int):
+    if hasattr(batches, "state") and hasattr(batches, "next_state") and hasattr(batches, "action"):
+        triples = [(batches.state, batches.action, batches.next_state)]
+    elif isinstance(batches, tuple) and len(batches) == 3 and isinstance(batches[0], Mapping):
+        triples = [batches]
+    else:
+        triples = list(batches)
+    for state, action, next_state in triples:
+        action = np.asarray(action)
+        total = int(action.shape[0])
+        for start in range(0, total, size):
+            stop = min(start + size, total)
+            yield (
+                {k: np.asarray(v)[start:stop] for k, v in state.items()},
+                action[start:stop],
+                {k: np.asarray(v)[start:stop] for k, v in next_state.items()},
+            )

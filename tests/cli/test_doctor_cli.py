@@ -1,0 +1,28 @@
+"""`reward-coder doctor` says which isolation is in force, from a live worker."""
+
+from typer.testing import CliRunner
+
+from reward_coder.cli.main import app
+
+
+def test_doctor_reports_bwrap_and_a_live_worker():
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    text = " ".join(result.stdout.split())
+    assert "isolation in force: bwrap" in text
+    assert "sandbox worker: ok (uid 65534" in text
+
+
+def test_doctor_reports_the_fallback_and_the_refusal(monkeypatch):
+    monkeypatch.setenv("REWARD_CODER_NO_BWRAP", "1")
+    from reward_coder.sandbox import detect_isolation
+
+    detect_isolation(refresh=True)
+    try:
+        result = CliRunner().invoke(app, ["doctor"])
+        text = " ".join(result.stdout.split())
+        assert "isolation in force: rlimits" in text
+        assert "--allow-unsandboxed" in text
+    finally:
+        monkeypatch.delenv("REWARD_CODER_NO_BWRAP")
+        detect_isolation(refresh=True)
