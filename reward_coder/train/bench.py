@@ -109,7 +109,8 @@ def overhead_benchmark(
         Variant("batched reward wrapper, in-process", in_process),
         Variant("batched reward wrapper, sandboxed worker", sandboxed),
     ]
-    ppo_kwargs = dict(n_steps=256, batch_size=256, n_epochs=2, seed=seed, verbose=0, device="cpu")
+    # the card's own PPO settings: training speed is only meaningful with the update work of a real run
+    ppo_kwargs = dict(card.train.hyperparameters, seed=seed, verbose=0, device="cpu")
     training = [
         Variant("PPO, native reward", lambda: PPO("MlpPolicy", native_venv(), **ppo_kwargs)),
         Variant("PPO, reward in-process", lambda: PPO("MlpPolicy", in_process(), **ppo_kwargs)),
