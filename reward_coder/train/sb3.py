@@ -73,6 +73,8 @@ class TrainOutcome:
     checkpoint: str | None = None
     wall_s: float = 0.0
     steps_per_s: float = 0.0
+    device: str = ""
+    """Torch device the policy trained on ('cuda', 'cpu'): what --device auto resolved to."""
 
     @property
     def success_rate(self) -> float:
@@ -192,7 +194,7 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
             candidate_id=job.candidate_id, status="ok", timesteps=timesteps, curve=tuple(curve),
             train_term_stats=wrapper.term_log.summary() if wrapper else {},
             eval=_eval_record(final), checkpoint=str(_model_path(out_dir)),
-            wall_s=time.monotonic() - started, steps_per_s=steps_per_s,
+            wall_s=time.monotonic() - started, steps_per_s=steps_per_s, device=str(model.device),
         )
     except RewardFailure as failure:
         return TrainOutcome(
