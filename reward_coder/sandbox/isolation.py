@@ -132,10 +132,12 @@ def bwrap_command(bwrap: str, scratch: str, python_args: list[str], info_fd: int
             command += ["--ro-bind", directory, directory]
     for file in _SYSTEM_FILES:
         command += ["--ro-bind-try", file, file]
+    # /tmp first: binds made after it land on top of the tmpfs, so a Python install, venv or checkout
+    # that lives under /tmp (CI clones often do) stays visible instead of being hidden by it.
+    command += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp"]
     for path in _python_paths():
         command += ["--ro-bind", path, path]
     command += ["--ro-bind", str(worker_script().parent), WORKER_DIR_IN_SANDBOX]
-    command += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp"]
     command += ["--bind", scratch, scratch, "--remount-ro", "/", "--chdir", scratch, "--clearenv"]
     for key, value in worker_environment(scratch).items():
         command += ["--setenv", key, value]

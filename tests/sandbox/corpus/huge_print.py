@@ -1,4 +1,5 @@
-# expect: ok
+# expect: ok | warning:slow-reward
+# (printing 2 MB per call can be slow on a loaded machine; what matters is that nothing printed is parsed)
 import numpy as np
 
 
