@@ -122,3 +122,15 @@ def test_sandbox_health_for_the_doctor_command():
     lines = health.lines()
     assert lines[0].startswith(f"isolation: {health.isolation.level}")
     assert lines[1].startswith("sandbox worker: ok") and health.call_us is not None
+
+
+def test_tmpfs_is_mounted_before_the_python_binds(monkeypatch):
+    """A venv or checkout under /tmp (as in many CI clones) must not vanish behind the sandbox's tmpfs."""
+    from reward_coder.sandbox import isolation
+
+    monkeypatch.setattr(isolation, "_python_paths", lambda: ["/tmp/ci-clone/.venv", "/opt/python"])
+    command = isolation.bwrap_command("/usr/bin/bwrap", "/tmp/scratch", ["-c", "pass"])
+    tmpfs = command.index("--tmpfs")
+    venv_bind = command.index("/tmp/ci-clone/.venv")
+    scratch_bind = command.index("/tmp/scratch")
+    assert tmpfs < venv_bind and tmpfs < scratch_bind
