@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Literal
 
 from reward_coder.analyze import term_table
-from reward_coder.design import Attempt, Candidate, Checker, _evaluate_response, _status
+from reward_coder.design import Attempt, Candidate, Checker, attempt_status, evaluate_response
 from reward_coder.llm.base import Completer
 from reward_coder.prompting import render
 from reward_coder.types import CompletionRequest, Message
@@ -94,11 +94,11 @@ def review_candidate(
         revision_status = ""
         revised: Attempt | None = None
         if verdict == "revise" and allow_revision and "```" in text:
-            revised = _evaluate_response(text, checker)
-            if _status(revised) == "ok":
+            revised = evaluate_response(text, checker)
+            if attempt_status(revised) == "ok":
                 revision_status = "taken"
             else:
-                revision_status = f"not taken: {_status(revised)} " + (
+                revision_status = f"not taken: {attempt_status(revised)} " + (
                     revised.extraction_error.message if revised.extraction_error
                     else "; ".join(i.describe() for i in revised.check.errors[:2]) if revised.check else ""
                 )

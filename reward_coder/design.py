@@ -136,7 +136,7 @@ def execution_feedback(attempt: Attempt) -> str:
     )
 
 
-def _evaluate_response(text: str, checker: Checker) -> Attempt:
+def evaluate_response(text: str, checker: Checker) -> Attempt:
     extracted = extract_reward_code(text)
     if isinstance(extracted, ExtractionError):
         return Attempt(text, None, extracted, (), None)
@@ -144,7 +144,7 @@ def _evaluate_response(text: str, checker: Checker) -> Attempt:
     return Attempt(text, extracted.code, None, extracted.notes, report)
 
 
-def _status(attempt: Attempt) -> CandidateStatus:
+def attempt_status(attempt: Attempt) -> CandidateStatus:
     if attempt.extraction_error is not None:
         return "extract_failed"
     if attempt.check is None or not attempt.check.ok:
@@ -182,14 +182,14 @@ def design_candidates(
     emit("llm_response", purpose="designer", n=len(completion.samples), cost_usd=completion.cost_usd)
 
     with ThreadPoolExecutor(max_workers=max(1, max_parallel_checks)) as pool:
-        first_attempts = list(pool.map(lambda text: _evaluate_response(text, checker), completion.samples))
+        first_attempts = list(pool.map(lambda text: evaluate_response(text, checker), completion.samples))
 
     candidates = []
     for index, attempt in enumerate(first_attempts):
         attempts = [attempt]
-        emit("candidate_checked", index=index, attempt=0, status=_status(attempt))
+        emit("candidate_checked", index=index, attempt=0, status=attempt_status(attempt))
         for round_index in range(repair_attempts):
-            if _status(attempts[-1]) == "ok":
+            if attempt_status(attempts[-1]) == "ok":
                 break
             repair_messages = messages + (
                 Message("assistant", attempts[-1].response),
@@ -201,14 +201,14 @@ def design_candidates(
             )
             emit("llm_request", purpose="repair", index=index, round=round_index)
             repaired = completer.complete(repair_request)
-            attempts.append(_evaluate_response(repaired.samples[0], checker))
-            emit("candidate_checked", index=index, attempt=round_index + 1, status=_status(attempts[-1]))
+            attempts.append(evaluate_response(repaired.samples[0], checker))
+            emit("candidate_checked", index=index, attempt=round_index + 1, status=attempt_status(attempts[-1]))
         candidates.append(
             Candidate(
                 id=f"i{iteration}-c{index}",
                 iteration=iteration,
                 index=index,
-                status=_status(attempts[-1]),
+                status=attempt_status(attempts[-1]),
                 attempts=tuple(attempts),
             )
         )

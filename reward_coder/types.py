@@ -118,13 +118,9 @@ class ActionSpec:
 class SuccessSpec:
     """A success metric written by a person, evaluated on evaluation episodes (never on the candidate's reward).
 
-    kind:
-      - 'native_return_above': mean episodic native return >= threshold
-      - 'field_mean_above' / 'field_mean_below': mean over the episode of a named field vs threshold
-        (params: field, threshold, optional index)
-      - 'field_final_above' / 'field_final_below': value of a field at the episode's last step
-      - 'info_flag': info[params['key']] true at any step (Meta-World's success)
-      - 'survive_and_field': the episode lasts >= params['min_steps'] and the field condition holds
+    Kinds and their params are listed in reward_coder.success.KINDS: the native return above a
+    threshold, the mean or final value of a named field above/below a threshold, an info flag
+    (Meta-World's success), or surviving min_steps with a field condition.
     """
 
     kind: str

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from reward_coder.cli.common import console, err_console, user_errors
+from reward_coder.cli.progress import ProgressPrinter
 
 
 @user_errors
@@ -42,17 +43,7 @@ def generate(
         out = Path("runs") / ("generate__" + make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed))
     store = RunStore.create(out)
 
-    def on_event(kind: str, **data: object) -> None:
-        if kind == "llm_request":
-            err_console.print(f"[dim]asking {model} for {data.get('n', 1)} {data['purpose']} sample(s)…[/]", highlight=False)
-        elif kind == "candidate_checked":
-            err_console.print(f"[dim]candidate {data['index']} attempt {data['attempt']}: {data['status']}[/]", highlight=False)
-        elif kind == "sampling":
-            err_console.print(f"[dim]sampled {data['n']} real transitions of {data['env']} for the checks[/]", highlight=False)
-        elif kind == "isolation":
-            err_console.print(f"[dim]sandbox: {data['level']} ({data['detail']})[/]", highlight=False)
-
-    result = run_generate(config, resolved, store, on_event=on_event)
+    result = run_generate(config, resolved, store, on_event=ProgressPrinter("text", model))
 
     table = Table(title=f"{len(result.candidates)} candidates for {resolved.key}")
     for column in ("candidate", "status", "attempts", "warnings", "problem / terms"):
