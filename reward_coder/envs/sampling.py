@@ -61,7 +61,7 @@ def fields_from_vec_step(
     VecNormalize rewrites both obs and terminal_observation.
     """
     done_rows = np.flatnonzero(dones)
-    probes = [_probe_of(info) for info in infos]
+    probes = [_probe_of(info) for info in infos] if adapter.needs_probe else ()
     if done_rows.size == 0:
         state = adapter.fields(obs, probes)
         return state, state
@@ -69,7 +69,8 @@ def fields_from_vec_step(
     for i in done_rows:
         terminal_obs[i] = infos[i]["terminal_observation"]
     next_state = adapter.fields(terminal_obs, probes)
-    reset_fields = adapter.fields(np.asarray(obs)[done_rows], [_probe_of(reset_infos[i]) for i in done_rows])
+    reset_probes = [_probe_of(reset_infos[i]) for i in done_rows] if adapter.needs_probe else ()
+    reset_fields = adapter.fields(np.asarray(obs)[done_rows], reset_probes)
     state_after = {name: value.copy() for name, value in next_state.items()}
     for name, value in reset_fields.items():
         state_after[name][done_rows] = value

@@ -37,8 +37,8 @@ class RewardVecWrapper(VecEnvWrapper):
         self.term_log = TermLog()
         self._prev: dict[str, np.ndarray] | None = None
         self._actions: np.ndarray | None = None
-        self._episode_terms: dict[str, np.ndarray] = {}
-        self._episode_native = np.zeros(self.num_envs)
+        self._episode_names: tuple[str, ...] = ()
+        self._episode_sums = np.zeros((1, self.num_envs))
 
     def _reset_infos(self) -> list[dict[str, Any]]:
         """reset_infos of the innermost VecEnv: SB3 wrappers (VecMonitor, ...) keep an empty list of their own."""
@@ -51,8 +51,8 @@ class RewardVecWrapper(VecEnvWrapper):
         obs = self.venv.reset()
         probes = [info.get("rc_probe", {}) for info in self._reset_infos()]
         self._prev = self.adapter.fields(np.asarray(obs), probes)
-        self._episode_terms = {}
-        self._episode_native = np.zeros(self.num_envs)
+        self._episode_names = ()
+        self._episode_sums = np.zeros((1, self.num_envs))
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -67,18 +67,21 @@ class RewardVecWrapper(VecEnvWrapper):
         reward, terms = self.reward_fn(self._prev, self._actions, next_fields)
         self.term_log.add(reward, terms)
 
-        self._episode_native += native
-        for name, values in terms.items():
-            self._episode_terms.setdefault(name, np.zeros(self.num_envs))
-            self._episode_terms[name] += values
-        for i, info in enumerate(infos):
-            info["native_reward"] = float(native[i])
+        # one (1 + n_terms, n_envs) accumulator: row 0 the native return, then one row per term
+        names = tuple(terms)
+        if names != self._episode_names:
+            self._episode_names = names
+            self._episode_sums = np.zeros((1 + len(names), self.num_envs))
+        self._episode_sums[0] += native
+        for row, name in enumerate(names, start=1):
+            self._episode_sums[row] += terms[name]
+        for i, value in enumerate(native.tolist()):
+            infos[i]["native_reward"] = value
         for i in done_idx:
-            infos[i]["episode_native_return"] = float(self._episode_native[i])
-            infos[i]["episode_terms"] = {name: float(v[i]) for name, v in self._episode_terms.items()}
-            self._episode_native[i] = 0.0
-            for values in self._episode_terms.values():
-                values[i] = 0.0
+            column = self._episode_sums[:, i].tolist()
+            infos[i]["episode_native_return"] = column[0]
+            infos[i]["episode_terms"] = dict(zip(names, column[1:]))
+            self._episode_sums[:, i] = 0.0
         self._prev = state_after
         return obs, reward.astype(np.float32), dones, infos
 
