@@ -311,8 +311,10 @@ def _train(config: RunConfig, task: Task, services: LoopServices, iteration: int
         services.on_event("training_outcome", rung=rung, candidate=outcome.candidate_id, status=outcome.status,
                           success_rate=outcome.success_rate, timesteps=outcome.timesteps, failure=outcome.failure)
 
-    outcomes, pruned_at = successive_halving(jobs, services.executor, plan, task.success, train=services.train,
-                                             on_outcome=on_outcome, cached=cached)
+    outcomes, pruned_at = successive_halving(
+        jobs, services.executor, plan, task.success, train=services.train, on_outcome=on_outcome, cached=cached,
+        on_pruned=lambda rung, cid: services.on_event("training_pruned", candidate=cid, rung=rung),
+    )
     return outcomes, pruned_at, same_as
 
 

@@ -67,6 +67,7 @@ class RunStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+            os.fchmod(fd, 0o644)  # mkstemp makes 0600; run files are meant to be read (reports, shared runs)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
                 handle.flush()

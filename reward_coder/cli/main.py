@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from reward_coder.cli import bench_cmd, doctor_cmd, envs_cmd, generate_cmd, run_cmd
+from reward_coder.cli import bench_cmd, doctor_cmd, envs_cmd, generate_cmd, report_cmd, run_cmd
 
 app = typer.Typer(
     name="reward-coder",
@@ -21,6 +21,8 @@ app.command("resume")(run_cmd.resume)
 app.command("refine")(run_cmd.refine)
 app.command("demo")(run_cmd.demo)
 app.command("bench")(bench_cmd.bench)
+app.command("report")(report_cmd.report)
+app.command("runs")(report_cmd.runs)
 
 
 def main() -> None:

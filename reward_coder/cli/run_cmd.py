@@ -46,7 +46,7 @@ def _execute(config: RunConfig, store: RunStore, task, *, progress: str, executo
     from reward_coder.generate import make_checker
     from reward_coder.loop import run_loop, start_run
 
-    printer = ProgressPrinter(progress, config.model)
+    printer = ProgressPrinter(progress, config.model, run_dir=store.root)
     services, journal = _services(config, store, printer, executor, address, interactive)
     try:
         checker = make_checker(task, config, printer)
@@ -56,6 +56,7 @@ def _execute(config: RunConfig, store: RunStore, task, *, progress: str, executo
         state = run_loop(config, task, services, checker)
     finally:
         services.executor.close()
+        printer.close()
     _print_result(store, state, journal.total_cost_usd)
 
 

@@ -62,6 +62,7 @@ def successive_halving(
     train: Callable[[TrainJob], TrainOutcome] = train_candidate,
     on_outcome: Callable[[int, TrainOutcome], None] | None = None,
     cached: Callable[[int, TrainJob], TrainOutcome | None] | None = None,
+    on_pruned: Callable[[int, str], None] | None = None,
 ) -> tuple[dict[str, TrainOutcome], dict[str, int]]:
     """Run the plan. Returns the latest outcome per candidate and, for pruned ones, the rung they stopped at.
 
@@ -92,6 +93,8 @@ def successive_halving(
         for job in survivors:
             if job.candidate_id not in kept and latest[job.candidate_id].status == "ok":
                 pruned_at[job.candidate_id] = rung
+                if on_pruned is not None:
+                    on_pruned(rung, job.candidate_id)
         survivors = alive[:keep]
         if not survivors:
             break

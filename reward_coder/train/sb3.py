@@ -139,6 +139,7 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
     from reward_coder.evaluate import evaluate_policy
     from reward_coder.reward.fields import fields_used
     from reward_coder.sandbox import RewardFailure
+    from reward_coder.train.tb_callback import log_evaluation, trainer_callbacks
     from reward_coder.train.vec_reward import RewardVecWrapper
 
     torch.set_num_threads(job.torch_threads)
@@ -177,7 +178,7 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
         while timesteps < job.total_timesteps:
             chunk = min(job.eval_every, job.total_timesteps - timesteps)
             model.learn(total_timesteps=chunk, reset_num_timesteps=False, progress_bar=False,
-                        tb_log_name="train")
+                        tb_log_name="train", callback=trainer_callbacks(out_dir))
             timesteps = int(model.num_timesteps)
             evaluation = evaluate_policy(policy, job.card, job.success, episodes=job.eval_episodes,
                                          seed=10_000 + job.seed, max_episode_steps=job.max_episode_steps)
@@ -186,6 +187,7 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
                                     time.monotonic() - started))
             model.save(_model_path(out_dir))
             _save_curve(out_dir, curve)
+            log_evaluation(model, curve[-1])
         steps_per_s = (timesteps - segment_steps_start) / max(time.monotonic() - segment_start, 1e-9)
         final = evaluate_policy(policy, job.card, job.success, episodes=job.eval_episodes,
                                 seed=20_000 + job.seed, reward_fn=reward_fn,

@@ -1,0 +1,75 @@
+"""`reward-coder runs`: what each run folder under a directory is, newest first. Reads only."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reward_coder.report.build import is_run_folder, llm_usage, read_journal
+
+
+@dataclass(frozen=True)
+class RunListing:
+    path: Path
+    task: str
+    """The named task (card/task) or the instruction in words."""
+    env: str
+    status: str
+    iterations_done: int
+    iterations_planned: int | None
+    best_candidate: str | None
+    best_success_rate: float | None
+    cost_usd: float
+    started: float | None
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def describe_run(path: Path) -> RunListing | None:
+    """One line's worth about a run folder, or None when `path` is not a loop run."""
+    if not is_run_folder(path):
+        return None
+    config = _json(path / "config.json") or {}
+    task = _json(path / "task.json") or {}
+    state = _json(path / "state.json") or {}
+    if not isinstance(config, dict) or not isinstance(state, dict):
+        return None
+    best = state.get("best") or {}
+    started = state.get("started")
+    return RunListing(
+        path=path,
+        task=str(task.get("key") or config.get("task") or task.get("instruction") or config.get("instruction") or "?"),
+        env=str(task.get("env_id") or config.get("env") or "?"),
+        status=str(state.get("status", "unknown")),
+        iterations_done=int(state.get("iterations_done", 0)),
+        iterations_planned=state.get("iterations_planned", config.get("iterations")),
+        best_candidate=best.get("candidate"),
+        best_success_rate=best.get("success_rate"),
+        cost_usd=llm_usage(read_journal(path / "llm_journal.jsonl")).cost_usd,
+        started=float(started) if isinstance(started, (int, float)) else None,
+    )
+
+
+def list_runs(folder: str | Path) -> list[RunListing]:
+    """Every run directly under `folder`, newest first (by start time, else folder time)."""
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    found = [listing for child in root.iterdir() if child.is_dir() and (listing := describe_run(child))]
+
+    def newest(listing: RunListing) -> float:
+        if listing.started is not None:
+            return listing.started
+        try:
+            return listing.path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    return sorted(found, key=newest, reverse=True)
