@@ -231,3 +231,20 @@ def test_llm_analysis_adds_a_diagnosis_to_the_measurements(tmp_path):
     assert "succeeded in 6/10 evaluation episodes" in analyzer[1].messages[0].content  # the facts go in
     analysis = services.store.read_text("iterations/0/analysis.md")
     assert "Diagnosis: It holds the top in most episodes." in analysis
+
+
+def test_an_llm_outage_stops_resumably_and_resume_continues(tmp_path):
+    from reward_coder.errors import LLMUnavailableError
+
+    outage = LLMUnavailableError("http://llm:8000 could not be reached after 5 attempts")
+    config, task, services, scripted = make(tmp_path, [[reward(0.3)] * 3, outage])
+    with pytest.raises(LLMUnavailableError):
+        run_loop(config, task, services, ok_check)
+    state = services.store.read_json("state.json")
+    assert state["status"] == "interrupted" and "could not be reached" in state["reason"]
+    assert state["iterations_done"] == 1  # the finished iteration is kept
+    trained = list(TRAINED)
+    scripted.add([reward(0.8)] * 3)
+    state = run_loop(config, task, services, ok_check)
+    assert state["status"] == "finished" and state["best"]["candidate"] == "i1-c0"
+    assert [cid for cid, _ in TRAINED[len(trained):]] and all(cid.startswith("i1") for cid, _ in TRAINED[len(trained):])

@@ -106,3 +106,18 @@ def test_without_bubblewrap_runs_refuse_unless_allowed(tmp_path, monkeypatch):
     finally:
         monkeypatch.delenv("REWARD_CODER_NO_BWRAP")
         detect_isolation(refresh=True)
+
+
+def test_an_env_that_fails_to_build(tmp_path):
+    import yaml
+
+    from reward_coder.resources import data_dir
+
+    card = yaml.safe_load((data_dir("envs") / "pendulum.yaml").read_text())
+    card.update(id="broken-pendulum", make_kwargs={"no_such_option": 1})
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    (cards / "broken-pendulum.yaml").write_text(yaml.safe_dump(card))
+    result = invoke("generate", "swing up", "--env", "broken-pendulum", "--model", "replay:standins",
+                    "--out", str(tmp_path / "out"), env={"REWARD_CODER_CARDS": str(cards)})
+    one_clear_line(result, "could not build env Pendulum-v1", "no_such_option")
