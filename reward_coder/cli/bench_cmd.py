@@ -1,4 +1,10 @@
-"""`reward-coder bench NAME`: benchmarks that compare against a baseline in the same run and write a file."""
+"""`reward-coder bench NAME`: a built-in micro-benchmark ('overhead'), or a suite of tasks (a YAML file).
+
+`reward-coder bench overhead` measures the reward path's cost per step. `reward-coder bench SUITE` trains
+every task of a suite with the expert, sparse and tested rewards and writes a bench folder; SUITE is a
+suite file, the bare name of a packaged suite (`reward-coder bench metaworld-small`), or an existing
+bench folder, which resumes it.
+"""
 
 from __future__ import annotations
 
@@ -16,19 +22,72 @@ from reward_coder.errors import ConfigError
 BUILTIN = ("overhead",)
 
 
+def _is_suite(name: str) -> bool:
+    from reward_coder.bench.suite import SUITES_DIR
+
+    path = Path(name).expanduser()
+    return (
+        path.is_file()
+        or name.endswith((".yaml", ".yml"))
+        or (path.is_dir() and (path / "suite.json").is_file())
+        or ("/" not in name and (SUITES_DIR / f"{name}.yaml").is_file())
+    )
+
+
 @user_errors
 def bench(
-    name: Annotated[str, typer.Argument(help="Benchmark: 'overhead' (reward wrapper and sandbox cost per step).")],
-    env: Annotated[str, typer.Option(help="Env card to measure on.")] = "halfcheetah",
-    n_envs: Annotated[int, typer.Option(min=1, max=256)] = 8,
-    steps: Annotated[int, typer.Option(min=10, help="Vectorized steps per measurement.")] = 2_000,
-    train_steps: Annotated[int, typer.Option(min=0, help="PPO steps per training measurement (0: skip).")] = 0,
-    repeats: Annotated[int, typer.Option(min=1, max=20)] = 3,
-    out: Annotated[Optional[Path], typer.Option(help="JSON file for the figures (default runs/bench__<name>__<time>.json).")] = None,
+    name: Annotated[str, typer.Argument(help=(
+        "'overhead' (reward wrapper and sandbox cost per step), a suite file or packaged suite name "
+        "(e.g. metaworld-small), or a bench folder to resume."))],
+    env: Annotated[str, typer.Option(help="overhead: env card to measure on.")] = "halfcheetah",
+    n_envs: Annotated[int, typer.Option(min=1, max=256, help="overhead: parallel envs.")] = 8,
+    steps: Annotated[int, typer.Option(min=10, help="overhead: vectorized steps per measurement.")] = 2_000,
+    train_steps: Annotated[int, typer.Option(min=0, help="overhead: PPO steps per training measurement (0: skip).")] = 0,
+    repeats: Annotated[int, typer.Option(min=1, max=20, help="overhead: repetitions.")] = 3,
+    out: Annotated[Optional[Path], typer.Option(help=(
+        "overhead: JSON file (default runs/bench__overhead__<time>.json); suite: bench folder "
+        "(default runs/bench__<suite>__<time>/; an existing one of the same suite is resumed)."))] = None,
+    workers: Annotated[int, typer.Option(min=0, help="suite: training processes in parallel (0: one per core).")] = 0,
+    allow_unsandboxed: Annotated[bool, typer.Option(help="suite: run reward code without OS isolation if none is available.")] = False,
 ) -> None:
-    """Measure side by side and write the figures (medians, all runs, ratios to the baseline) to a file."""
-    if name not in BUILTIN:
-        raise ConfigError(f"unknown benchmark '{name}'; available: {', '.join(BUILTIN)}")
+    """Benchmark, comparing against baselines in the same run, and write the figures to files."""
+    if name in BUILTIN:
+        _overhead(name, env, n_envs, steps, train_steps, repeats, out)
+    elif _is_suite(name):
+        _suite(name, out, workers, allow_unsandboxed)
+    else:
+        from reward_coder.bench.suite import packaged_suites
+
+        raise ConfigError(
+            f"unknown benchmark '{name}'; use {', '.join(BUILTIN)}, a suite file (.yaml), a bench folder to resume, "
+            f"or a packaged suite: {', '.join(packaged_suites())}"
+        )
+
+
+def _suite(name: str, out: Path | None, workers: int, allow_unsandboxed: bool) -> None:
+    from reward_coder.bench.runner import default_folder, load_bench_folder, run_suite
+    from reward_coder.bench.score import markdown_table
+    from reward_coder.bench.suite import load_suite
+
+    path = Path(name).expanduser()
+    if path.is_dir():
+        suite, folder = load_bench_folder(path), path
+        if out is not None and out.resolve() != path.resolve():
+            raise ConfigError("a bench folder resumes in place; leave out --out")
+    else:
+        suite = load_suite(name)
+        folder = out or default_folder(suite)
+    err_console.print(f"bench '{suite.name}': {len(suite.tasks)} tasks x {len(suite.methods)} methods x "
+                      f"{len(suite.seeds)} seeds, {suite.total_timesteps:,} steps each -> {folder}", highlight=False)
+    started = time.monotonic()
+    result = run_suite(suite, folder, workers=workers, allow_unsandboxed=allow_unsandboxed,
+                       on_progress=lambda m: err_console.print(f"[dim]{m}[/]", highlight=False))
+    console.print(markdown_table(result.summary), highlight=False, markup=False, soft_wrap=True)
+    console.print(f"{result.trained} runs trained, {result.skipped} already done, {time.monotonic() - started:.0f} s; "
+                  f"results in {folder}/results.csv and {folder}/report.html", highlight=False, soft_wrap=True)
+
+
+def _overhead(name: str, env: str, n_envs: int, steps: int, train_steps: int, repeats: int, out: Path | None) -> None:
     from reward_coder.store import RunStore
     from reward_coder.train.bench import overhead_benchmark
 

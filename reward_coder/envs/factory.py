@@ -74,7 +74,8 @@ def make_env(
     max_episode_steps: int | None = None,
     fields: Sequence[str] | None = None,
 ) -> gymnasium.Env:
-    """The card's env: gymnasium.make(env_id, **make_kwargs) with a TimeLimit, wrapped in FieldProbe.
+    """The card's env: gymnasium.make(env_id, **make_kwargs) with a TimeLimit, then the adapter's
+    `wrap_env` (e.g. flattening Fetch's dict obs), then FieldProbe.
 
     `max_episode_steps` overrides the card's train.max_episode_steps (tests use short episodes).
     `seed` seeds the first reset() that comes without a seed, and the action space.
@@ -93,6 +94,7 @@ def make_env(
             f"could not build env {card.env_id} (card '{card.id}'): {type(err).__name__}: {_one_line(err)}; "
             "check the card's env_id and make_kwargs and that the env's package is installed"
         ) from err
+    env = adapter.wrap_env(env)
     if seed is not None:
         env = _SeedFirstReset(env, seed)
     # Without simulator-only fields there is nothing to probe: skipping the wrapper saves its cost on

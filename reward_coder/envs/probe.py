@@ -4,7 +4,8 @@ Reward fields such as a MuJoCo robot's x position are not in the obs vector, so 
 simulator. They must be read right when the obs is produced: after the step that ends an episode a
 vectorized env resets at once, and by the time anything outside the env looks, the simulator already
 holds the next episode. FieldProbe therefore calls `adapter.probe(env)` inside the env, after every
-`reset()` and `step()`, and puts the result in the info dict under `info["rc_probe"]`.
+`reset()` and `step()`, and puts the result in the info dict under `info["rc_probe"]`, together with
+`adapter.probe_info(info)`: values the env reports in that step's info (Meta-World's `success`).
 
 With SB3's DummyVecEnv / SubprocVecEnv, at a step that ends an episode:
 - `infos[i]["terminal_observation"]` is the last obs of the episode and `infos[i]["rc_probe"]` is its
@@ -27,7 +28,7 @@ PROBE_KEY = "rc_probe"
 
 
 class FieldProbe(gymnasium.Wrapper):
-    """Adds `info["rc_probe"] = adapter.probe(env)` after every reset() and step()."""
+    """Adds `info["rc_probe"] = adapter.probe(env)` (plus `adapter.probe_info(info)`) after every reset() and step()."""
 
     def __init__(self, env: gymnasium.Env, adapter: Adapter) -> None:
         super().__init__(env)
@@ -35,10 +36,17 @@ class FieldProbe(gymnasium.Wrapper):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
-        info[PROBE_KEY] = self.adapter.probe(self.env)
+        info[PROBE_KEY] = self._probe(info)
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
-        info[PROBE_KEY] = self.adapter.probe(self.env)
+        info[PROBE_KEY] = self._probe(info)
         return obs, reward, terminated, truncated, info
+
+    def _probe(self, info: dict[str, Any]) -> dict[str, Any]:
+        probe = self.adapter.probe(self.env)
+        from_info = self.adapter.probe_info(info)
+        if from_info:
+            probe.update(from_info)
+        return probe

@@ -13,7 +13,13 @@ from reward_coder.errors import CardError
 from reward_coder.resources import data_dir
 
 PACKAGED = sorted(data_dir("envs").glob("*.yaml"))
-EXPECTED_IDS = {"pendulum", "mountaincar", "halfcheetah", "hopper", "walker2d", "ant", "humanoid"}
+EXPECTED_IDS = {"pendulum", "mountaincar", "halfcheetah", "hopper", "walker2d", "ant", "humanoid", "fetch-reach", "fetch-push"} | {
+    f"metaworld-{name}"
+    for name in (
+        "reach", "push", "pick-place", "button-press", "door-open", "door-close", "drawer-open", "drawer-close",
+        "window-open", "window-close", "handle-press", "handle-press-side", "sweep-into", "door-unlock", "faucet-open",
+    )
+}
 
 
 def test_all_expected_cards_are_packaged() -> None:

@@ -121,6 +121,23 @@ class Adapter(ABC):
         they are read later, after the simulator has moved on.
         """
 
+    def probe_info(self, info: Mapping[str, Any]) -> dict[str, Any]:
+        """Values taken from the info dict of the same reset() / step() (e.g. Meta-World's 'success').
+
+        FieldProbe merges them into the probe. The default reads nothing; an adapter whose fields come
+        from info overrides this. Values must be plain floats or fresh arrays, as in probe().
+        """
+        return {}
+
+    def wrap_env(self, env: gymnasium.Env) -> gymnasium.Env:
+        """The env as the adapter's layout expects it; make_env applies this to every env it builds.
+
+        The default returns `env` unchanged. A family overrides it when its raw env needs a fix to fit
+        the layout or the benchmark (e.g. flatten dict observations; route reset(seed=...) to a task
+        sampler that ignores it). Returned wrappers must keep gymnasium's API and be cheap per step.
+        """
+        return env
+
     def fields(self, obs: np.ndarray, probes: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
         """Every declared field, float64, shape (n, *field.shape), from obs (n, obs_dim) and n probe dicts.
 
@@ -193,6 +210,8 @@ def reshape_rows(*shape: int) -> Transform:
 _FAMILIES: dict[str, str] = {
     "classic": "reward_coder.envs.adapters.classic:ClassicControlAdapter",
     "mujoco_locomotion": "reward_coder.envs.adapters.mujoco_locomotion:MujocoLocomotionAdapter",
+    "metaworld": "reward_coder.envs.adapters.metaworld:MetaWorldAdapter",
+    "fetch": "reward_coder.envs.adapters.fetch:FetchAdapter",
 }
 """Family name -> 'module:Class', imported on first use so listing cards needs no simulator."""
 
