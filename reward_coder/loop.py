@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 import platform
 import sys
 import time
@@ -297,6 +298,9 @@ def _train(config: RunConfig, task: Task, services: LoopServices, iteration: int
     jobs, same_as = _train_jobs(config, task, store, iteration, candidates)
     if not jobs:
         return {}, {}, same_as
+    # each training process and its sandbox worker want a core; spin only when there are enough
+    busy = min(len(jobs), services.executor.workers)
+    jobs = [replace(job, spare_core=(os.cpu_count() or 1) >= 2 * busy) for job in jobs]
     first = jobs[0]
     plan = HalvingPlan.make(first.total_timesteps, len(jobs),
                             granularity=rollout_size(first.algorithm, first.n_envs, first.hyperparameters))

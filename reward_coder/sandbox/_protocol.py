@@ -158,7 +158,8 @@ class FrameReader:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise FrameTimeout("no answer in time")
-                    ready, _, _ = select.select([self.fd], [], [], remaining)
+                    wait = None if remaining == float("inf") else remaining
+                    ready, _, _ = select.select([self.fd], [], [], wait)
                     if not ready:
                         raise FrameTimeout("no answer in time")
                 try:

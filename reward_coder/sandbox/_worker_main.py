@@ -156,6 +156,8 @@ class Worker:
         self._result_prefix: dict = {}
         self._last_head = b""
         self._last_header: dict = {}
+        self._deadline: float | None = None
+        """None: block on the pipe; inf: spin first, then select with no timeout (spinning workers)."""
 
     def send(self, header: dict, arrays: list = ()) -> None:
         arrays = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
@@ -202,6 +204,11 @@ class Worker:
             return False
         self.max_elements = int(header["max_output_elements"])
         _apply_limits(header["limits"])
+        spin_s = float(header.get("spin_s", 0.0))
+        if spin_s > 0:  # poll for the next call before sleeping; set up before the syscall filter
+            os.set_blocking(self.req_fd, False)
+            self.reader.spin_s = spin_s
+            self._deadline = float("inf")
         if header.get("drop_root"):
             _drop_root()
         _seccomp.set_parent_death_signal(signal.SIGKILL)
@@ -251,7 +258,7 @@ class Worker:
     def serve(self) -> None:
         while True:
             try:
-                head, payload = self.reader.read_raw()
+                head, payload = self.reader.read_raw(self._deadline)
             except EOFError:
                 return
             if head == self._last_head:

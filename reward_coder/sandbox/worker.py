@@ -70,6 +70,10 @@ class SandboxLimits:
     """Busy-wait this long for an answer before sleeping (only with more than one CPU). Waking a sleeping
     parent costs ~25 us on a multi-core VM, more than a typical reward call. Set 0 when every core is
     already busy (one training process per core), where spinning only takes time from the others."""
+    worker_spin_us: float = 0.0
+    """After answering, the worker busy-waits this long for the next call before sleeping. During
+    training the next call comes one environment step later (hundreds of us), so this only pays when
+    the worker has a core of its own; the trainer turns it on when cores outnumber busy processes."""
 
 
 CallErrorKind = Literal["exception", "memory", "timeout", "crashed", "protocol", "start", "load", "closed"]
@@ -345,6 +349,7 @@ class SandboxedReward:
                 "open_files": int(self.limits.open_files),
                 "processes": int(self.limits.processes),
             },
+            "spin_s": _spin_seconds(self.limits.worker_spin_us),
         }
         deadline = time.monotonic() + self.limits.start_timeout_s
         phase = "boot"

@@ -81,6 +81,7 @@ def overhead_benchmark(
     from reward_coder.reward.compile import InProcessReward
     from reward_coder.reward.fields import fields_used
     from reward_coder.sandbox import GuardedReward, SandboxedReward, detect_isolation
+    from reward_coder.train.sb3 import sandbox_limits
     from reward_coder.train.vec_reward import RewardVecWrapper
 
     torch.set_num_threads(1)
@@ -99,22 +100,28 @@ def overhead_benchmark(
     def in_process():
         return RewardVecWrapper(probed_venv(), InProcessReward(code, card.field_names()), card, fields)
 
-    def sandboxed():
-        reward = GuardedReward(SandboxedReward(code, field_names=fields, isolation=isolation))
-        return RewardVecWrapper(probed_venv(), reward, card, fields)
+    def sandboxed(spare_core: bool):
+        def build():
+            limits = sandbox_limits(spare_core)
+            reward = GuardedReward(SandboxedReward(code, field_names=fields, isolation=isolation, limits=limits))
+            return RewardVecWrapper(probed_venv(), reward, card, fields)
+
+        return build
 
     stepping = [
         Variant("native reward (plain gymnasium envs)", native_venv),
         Variant("field probe only (no reward call)", probed_venv),
         Variant("batched reward wrapper, in-process", in_process),
-        Variant("batched reward wrapper, sandboxed worker", sandboxed),
+        Variant("batched reward wrapper, sandboxed worker (spare core: both sides poll)", sandboxed(True)),
+        Variant("batched reward wrapper, sandboxed worker (every core busy: no polling)", sandboxed(False)),
     ]
     # the card's own PPO settings: training speed is only meaningful with the update work of a real run
     ppo_kwargs = dict(card.train.hyperparameters, seed=seed, verbose=0, device="cpu")
     training = [
         Variant("PPO, native reward", lambda: PPO("MlpPolicy", native_venv(), **ppo_kwargs)),
         Variant("PPO, reward in-process", lambda: PPO("MlpPolicy", in_process(), **ppo_kwargs)),
-        Variant("PPO, reward in sandboxed worker", lambda: PPO("MlpPolicy", sandboxed(), **ppo_kwargs)),
+        Variant("PPO, reward in sandboxed worker (spare core)", lambda: PPO("MlpPolicy", sandboxed(True)(), **ppo_kwargs)),
+        Variant("PPO, reward in sandboxed worker (no polling)", lambda: PPO("MlpPolicy", sandboxed(False)(), **ppo_kwargs)),
     ] if train_steps > 0 else []
 
     startup = []
@@ -140,9 +147,13 @@ def overhead_benchmark(
 
     def table(variants: list[Variant]) -> list[dict[str, Any]]:
         base = _median(variants[0].rates)
+        best = max(variants[0].rates)
         return [
-            {"variant": v.name, "steps_per_s_median": _median(v.rates), "runs": v.rates,
-             "ratio_to_baseline": _median(v.rates) / base, "slowdown_pct": 100 * (1 - _median(v.rates) / base)}
+            {"variant": v.name, "steps_per_s_median": _median(v.rates), "steps_per_s_best": max(v.rates),
+             "runs": v.rates,
+             "ratio_to_baseline": _median(v.rates) / base, "slowdown_pct": 100 * (1 - _median(v.rates) / base),
+             # best-of-N is the estimator least hurt by other load on a shared machine
+             "ratio_to_baseline_best": max(v.rates) / best, "slowdown_pct_best": 100 * (1 - max(v.rates) / best)}
             for v in variants
         ]
 

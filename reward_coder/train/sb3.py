@@ -46,6 +46,9 @@ class TrainJob:
     allow_unsandboxed: bool = False
     torch_threads: int = 1
     """One thread per worker: candidates train side by side, one per core."""
+    spare_core: bool = False
+    """True when this job's sandbox worker can have a core of its own: then both sides busy-wait for
+    each other instead of sleeping, which halves the reward's round trip; False when every core trains."""
     tensorboard: bool = True
 
 
@@ -90,6 +93,15 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def sandbox_limits(spare_core: bool):
+    """Sandbox limits for training: a long CPU allowance; busy-waiting only when a core is free for it."""
+    from reward_coder.sandbox import SandboxLimits
+
+    if spare_core:
+        return SandboxLimits(cpu_s=24 * 3600, worker_spin_us=1000.0)
+    return SandboxLimits(cpu_s=24 * 3600, spin_us=0.0, worker_spin_us=0.0)
+
+
 def build_reward(job: TrainJob):
     """The reward callable for a job: the sandboxed candidate, or None for the native reward."""
     if job.reward_kind == "native":
@@ -100,7 +112,8 @@ def build_reward(job: TrainJob):
 
     isolation = require_isolation(job.allow_unsandboxed)
     fields = fields_used(job.code or "", job.card.field_names())  # the envs probe only these
-    return GuardedReward(SandboxedReward(job.code or "", field_names=fields, isolation=isolation))
+    return GuardedReward(SandboxedReward(job.code or "", field_names=fields, isolation=isolation,
+                                         limits=sandbox_limits(job.spare_core)))
 
 
 def make_vec_env(card: EnvCard, n_envs: int, seed: int, max_episode_steps: int | None = None,
