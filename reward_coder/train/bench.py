@@ -100,6 +100,9 @@ def overhead_benchmark(
     def in_process():
         return RewardVecWrapper(probed_venv(), InProcessReward(code, card.field_names()), card, fields)
 
+    def wrapper_only():  # same fields, a reward that does no work: what the wrapper itself costs
+        return RewardVecWrapper(probed_venv(), InProcessReward(_empty_reward(fields), card.field_names()), card, fields)
+
     def sandboxed(spare_core: bool):
         def build():
             limits = sandbox_limits(spare_core)
@@ -111,6 +114,7 @@ def overhead_benchmark(
     stepping = [
         Variant("native reward (plain gymnasium envs)", native_venv),
         Variant("field probe only (no reward call)", probed_venv),
+        Variant("batched reward wrapper, in-process, reward that does no work", wrapper_only),
         Variant("batched reward wrapper, in-process", in_process),
         Variant("batched reward wrapper, sandboxed worker (spare core: both sides poll)", sandboxed(True)),
         Variant("batched reward wrapper, sandboxed worker (every core busy: no polling)", sandboxed(False)),
@@ -170,6 +174,16 @@ def overhead_benchmark(
         "sandbox_worker_startup_ms_median": _median(startup),
         "sandbox_worker_startup_ms_runs": startup,
     }
+
+
+def _empty_reward(fields: tuple[str, ...]) -> str:
+    """A reward reading the same fields and returning them unchanged: isolates the wrapper's cost."""
+    first = fields[0]
+    return (
+        "def compute_reward(state, action, next_state):\n"
+        f"    value = next_state.{first}\n"
+        "    return value, {'value': value}\n"
+    )
 
 
 def _one_state(card, n_envs: int):
