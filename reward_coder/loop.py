@@ -322,8 +322,20 @@ def _train(config: RunConfig, task: Task, services: LoopServices, iteration: int
     return outcomes, pruned_at, same_as
 
 
+def _critic_notes(store: RunStore, iteration: int) -> dict[str, list[str]]:
+    """The critic's notes per candidate (all rounds), as stored by the critic step."""
+    path = f"{_iteration_dir(iteration)}/critic.json"
+    notes: dict[str, list[str]] = {}
+    if store.exists(path):
+        for review in store.read_json(path)["reviews"]:
+            notes.setdefault(review["candidate_id"], []).extend(review["notes"])
+    return notes
+
+
 def _policy_feedback(config: RunConfig, task: Task, candidates: list[Candidate], outcomes: dict[str, TrainOutcome],
-                     analyses: dict[str, str], best_id: str | None, best_code: str | None) -> str:
+                     analyses: dict[str, str], best_id: str | None, best_code: str | None,
+                     critic_notes: dict[str, list[str]]) -> str:
+    """What the next designer sees of every candidate: failures, check warnings, critic notes, results."""
     rows = []
     for candidate in candidates:
         outcome = outcomes.get(candidate.id)
@@ -338,6 +350,8 @@ def _policy_feedback(config: RunConfig, task: Task, candidates: list[Candidate],
             metric=f"{evaluation.get('metric_mean', float('nan')):.3g}",
             term_table=term_table(evaluation.get("term_stats", {})),
             analysis=analyses.get(candidate.id, ""),
+            check_warnings=[issue.describe() for issue in candidate.check.warnings] if candidate.check else [],
+            critic_notes=critic_notes.get(candidate.id, []),
         ))
     return render(
         "feedback_policy.j2", algorithm=task.card.train.algorithm,
@@ -414,7 +428,8 @@ def run_iteration(config: RunConfig, task: Task, services: LoopServices, checker
     store.write_text(f"{folder}/analysis.md", "\n".join(
         f"- **{cid}**: {text}" for cid, text in sorted(analyses.items())) + "\n")
     feedback = _policy_feedback(config, task, candidates, outcomes, analyses,
-                                overall_best["candidate"] if overall_best else None, best_code)
+                                overall_best["candidate"] if overall_best else None, best_code,
+                                _critic_notes(store, iteration))
     store.write_text(f"{folder}/policy_feedback.txt", feedback)
 
     tried = ", ".join(

@@ -248,3 +248,25 @@ def test_an_llm_outage_stops_resumably_and_resume_continues(tmp_path):
     state = run_loop(config, task, services, ok_check)
     assert state["status"] == "finished" and state["best"]["candidate"] == "i1-c0"
     assert [cid for cid, _ in TRAINED[len(trained):]] and all(cid.startswith("i1") for cid, _ in TRAINED[len(trained):])
+
+
+def test_check_warnings_and_critic_notes_of_every_candidate_reach_the_next_prompt(tmp_path):
+    from reward_coder.types import CheckIssue
+
+    def warn_check(code: str) -> CheckReport:
+        issues = (CheckIssue("constant-term", "term 'bonus' is 0 on all 512 sampled states", "warning", term="bonus"),)
+        return CheckReport(ok=True, issues=issues if "0.2" in code else ())
+
+    responses = [
+        [reward(0.2), reward(0.6), reward(0.4)],
+        ["VERDICT: accept\nNOTES:\n- 'height' ignores the swing-up phase"],
+        ["VERDICT: accept\nNOTES:\n- fine"],
+        ["VERDICT: accept\nNOTES:\n- the velocity term may reward spinning"],
+        [reward(0.9)] * 3,
+        ["VERDICT: accept\nNOTES:\n- ok"]] + [["VERDICT: accept\nNOTES:\n- ok"]] * 2
+    config, task, services, scripted = make(tmp_path, responses, critic=True)
+    run_loop(config, task, services, warn_check)
+    second = [r for r in scripted.requests if r.purpose == "designer"][1].messages[1].content
+    assert "term 'bonus' is 0 on all 512 sampled states" in second  # a check warning of i0-c0
+    assert "'height' ignores the swing-up phase" in second  # critic note of i0-c0 (not the best)
+    assert "the velocity term may reward spinning" in second  # critic note of i0-c2
