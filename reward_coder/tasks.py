@@ -35,20 +35,12 @@ def load_task_file(path: Path) -> Task:
     Every problem is a one-line CardError naming the file and the key, e.g. a success metric that reads
     a field the card does not have.
     """
-    import yaml
-
     from reward_coder.envs import get_card
     from reward_coder.success import validate_success
+    from reward_coder.yamlfile import read_yaml
 
     where = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise CardError(f"cannot read task file {where}: {err.strerror or err}") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise CardError(f"task file {where} is not valid YAML{line}; fix the syntax") from None
+    data = read_yaml(path, "task file", CardError)
     if not isinstance(data, dict):
         raise CardError(f"task file {where} must be a mapping with keys env, instruction, success")
     for key in ("env", "instruction", "success"):

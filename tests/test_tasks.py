@@ -40,7 +40,7 @@ def test_task_file(tmp_path):
         ("env: pendulum\ninstruction: x\nsuccess: {kind: field_mean_above, params: {field: wingspan, threshold: 1}}\n", "unknown field 'wingspan'"),
         ("env: pendulum\ninstruction: x\nsuccess: {kind: vibes, params: {}}\n", "success kind 'vibes' is unknown"),
         ("env: pendulum\ninstruction: x\nsuccess: {kind: field_mean_above, params: {field: theta}}\n", "needs parameter 'threshold'"),
-        ("env: pendulum\ninstruction: [x\n", "not valid YAML at line"),
+        ("env: pendulum\ninstruction: [x\n", "line 3 column 1: is not valid YAML"),
         ("env: pendulum\ninstruction: '  '\nsuccess: {kind: info_flag, params: {key: s}}\n", "non-empty string"),
     ],
 )

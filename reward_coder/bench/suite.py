@@ -147,18 +147,11 @@ def find_suite(name: str) -> Path:
 
 def load_suite(name: str | Path) -> Suite:
     """Read, validate and resolve a suite (a path or a packaged name); raises a one-line ConfigError."""
-    import yaml
+    from reward_coder.yamlfile import read_yaml
 
     path = find_suite(str(name))
     where = f"suite {path}"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"{where}: cannot be read ({err.strerror or err})") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{where}: is not valid YAML{line}; fix the syntax") from None
+    raw = read_yaml(path, "suite", ConfigError)
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: must be a mapping with keys {', '.join(k for k, r in _KEYS.items() if r)}")
     return parse_suite(raw, path)

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from reward_coder.envs.adapters.base import UnsupportedEnvError, get_adapter
+from reward_coder.yamlfile import read_yaml
 from reward_coder.errors import CardError
 from reward_coder.types import ActionSpec, EnvCard, FieldSpec, SuccessSpec, TaskSpec, TrainDefaults
 
@@ -130,17 +130,7 @@ def load_card(path: str | Path) -> EnvCard:
     """Read, validate and return the env card at `path`. Raises CardError naming the file and key."""
     path = Path(path)
     reader = _Reader(path)
-    try:
-        raw_text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise CardError(f"env card {path}: cannot be read ({err.strerror or err}); check the path") from err
-    try:
-        raw = yaml.safe_load(raw_text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1} column {mark.column + 1}:" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise CardError(f"env card {path}:{where} is not valid YAML ({problem}); fix the syntax there") from err
+    raw = read_yaml(path, "env card", CardError)
     if raw is None:
         raise CardError(f"env card {path}: is empty; see the cards in the packaged envs/ folder for the format")
     return _parse_card(raw, reader)
