@@ -111,3 +111,18 @@ def test_unknown_suite_name_lists_the_packaged_ones(tmp_path: Path) -> None:
     broken.write_text("name: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_suite(broken)
+
+
+def test_pendulum_demo_suite_benches_the_demo_stand_in_it_names() -> None:
+    """The suite's 'demo-selected' reward is the stand-in the demo's second iteration proposes."""
+    import json
+
+    from reward_coder.extract import extract_reward_code
+    from reward_coder.resources import standins_dir
+
+    suite = load_suite("pendulum-demo")
+    shipped = suite.rewards[0].entries[0].code
+    lines = (standins_dir() / "pendulum-swing-up.handwritten-standin.jsonl").read_text().splitlines()
+    designer_1 = next(json.loads(l) for l in lines if '"designer"' in l and '"iteration": 1' in l)
+    stand_in = extract_reward_code(designer_1["samples"][0]).code
+    assert stand_in.strip() in shipped
