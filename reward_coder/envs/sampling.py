@@ -60,11 +60,11 @@ def fields_from_vec_step(
     The two are the same dict when no env is done. Apply this *below* VecNormalize, on raw obs:
     VecNormalize rewrites both obs and terminal_observation.
     """
-    done_rows = np.flatnonzero(dones)
     probes = [_probe_of(info) for info in infos] if adapter.needs_probe else ()
-    if done_rows.size == 0:
+    if not dones.any():  # the common case, checked without building an index array
         state = adapter.fields(obs, probes)
         return state, state
+    done_rows = np.flatnonzero(dones)
     terminal_obs = np.array(obs, dtype=np.float64)
     for i in done_rows:
         terminal_obs[i] = infos[i]["terminal_observation"]

@@ -17,7 +17,8 @@ class FieldView:
     __slots__ = ("_fields",)
 
     def __init__(self, fields: Mapping[str, np.ndarray]) -> None:
-        object.__setattr__(self, "_fields", dict(fields))
+        # no copy: the mapping is a fresh per-step dict and this view offers no way to change it
+        object.__setattr__(self, "_fields", fields)
 
     def __getattr__(self, name: str) -> np.ndarray:
         fields = object.__getattribute__(self, "_fields")

@@ -61,16 +61,25 @@ class TermLog:
 
     def add(self, reward: np.ndarray, terms: dict[str, np.ndarray]) -> None:
         """Record one step: reward and every term of shape (n,)."""
-        names = tuple(terms)
-        n = int(np.shape(reward)[0])
+        row = self.next_row(tuple(terms), int(np.shape(reward)[0]))
+        row[0] = reward
+        for index, values in enumerate(terms.values(), start=1):
+            row[index] = values
+        self.commit_row()
+
+    def next_row(self, names: tuple[str, ...], n: int) -> np.ndarray:
+        """The (1 + len(names), n) buffer row for the next step: row 0 the reward, then one per term.
+
+        Callers that need the stacked values anyway (the VecEnv wrapper sums them per episode) fill it
+        in place and call commit_row(), saving a copy per step.
+        """
         if self._buffer is None or names != self._names or self._buffer.shape[2] != n:
             self._flush()
             self._names = names
             self._buffer = np.empty((_BLOCK, len(names) + 1, n))
-        row = self._buffer[self._filled]
-        row[0] = reward
-        for index, name in enumerate(names, start=1):
-            row[index] = terms[name]
+        return self._buffer[self._filled]
+
+    def commit_row(self) -> None:
         self._filled += 1
         if self._filled == _BLOCK:
             self._flush()

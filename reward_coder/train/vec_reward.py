@@ -18,6 +18,9 @@ from reward_coder.reward.compile import RewardFunction
 from reward_coder.reward.terms import TermLog
 
 
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
+
 class RewardVecWrapper(VecEnvWrapper):
     """Replace a VecEnv's reward with `reward_fn(state, action, next_state)`, one call for all envs.
 
@@ -61,20 +64,23 @@ class RewardVecWrapper(VecEnvWrapper):
 
     def step_wait(self):
         obs, native, dones, infos = self.venv.step_wait()
-        done_idx = np.flatnonzero(dones)
+        done_idx = np.flatnonzero(dones) if dones.any() else _NO_ROWS
         reset_infos = self._reset_infos() if done_idx.size else ()
         next_fields, state_after = fields_from_vec_step(self.adapter, np.asarray(obs), infos, dones, reset_infos)
         reward, terms = self.reward_fn(self._prev, self._actions, next_fields)
-        self.term_log.add(reward, terms)
-
-        # one (1 + n_terms, n_envs) accumulator: row 0 the native return, then one row per term
         names = tuple(terms)
+        rows = self.term_log.next_row(names, self.num_envs)  # row 0 reward, then the terms
+        rows[0] = reward
+        for index, values in enumerate(terms.values(), start=1):
+            rows[index] = values
+
+        # episode sums in one (1 + n_terms, n_envs) array: row 0 the native return, then the terms
         if names != self._episode_names:
             self._episode_names = names
             self._episode_sums = np.zeros((1 + len(names), self.num_envs))
         self._episode_sums[0] += native
-        for row, name in enumerate(names, start=1):
-            self._episode_sums[row] += terms[name]
+        self._episode_sums[1:] += rows[1:]
+        self.term_log.commit_row()
         for i, value in enumerate(native.tolist()):
             infos[i]["native_reward"] = value
         for i in done_idx:
