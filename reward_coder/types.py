@@ -26,6 +26,12 @@ class Message:
     content: str
 
 
+def loose_key(purpose: str, task_key: str, iteration: int, label: str = "") -> str:
+    """The one spelling of a loose replay key, shared by requests and recorded replay entries."""
+    key = f"{purpose}|{task_key}|{iteration}"
+    return f"{key}|{label}" if label else key
+
+
 @dataclass(frozen=True)
 class CompletionRequest:
     """What the loop asks an LLM for: `n` samples of a chat.
@@ -57,8 +63,7 @@ class CompletionRequest:
 
     def loose_key(self) -> str:
         """Key of the loose replay mode: purpose, task, iteration and label (sample index added per sample)."""
-        key = f"{self.purpose}|{self.task_key}|{self.iteration}"
-        return f"{key}|{self.label}" if self.label else key
+        return loose_key(self.purpose, self.task_key, self.iteration, self.label)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Literal, get_args
 
 from reward_coder.errors import LLMConfigError, ReplayMissError
-from reward_coder.types import Completion, CompletionRequest
+from reward_coder.types import Completion, CompletionRequest, loose_key
 
 ReplayMode = Literal["exact", "loose", "auto"]
 
@@ -44,8 +44,7 @@ class ReplayEntry:
 
     @property
     def loose_key(self) -> str:
-        key = f"{self.purpose}|{self.task_key}|{self.iteration}"
-        return f"{key}|{self.label}" if self.label else key
+        return loose_key(self.purpose, self.task_key, self.iteration, self.label)
 
 
 def replay_files(path: Path) -> list[Path]:
