@@ -102,16 +102,13 @@ def sandbox_limits(spare_core: bool):
     return SandboxLimits(cpu_s=24 * 3600, spin_us=0.0, worker_spin_us=0.0)
 
 
-def build_reward(job: TrainJob):
-    """The reward callable for a job: the sandboxed candidate, or None for the native reward."""
+def build_reward(job: TrainJob, fields: tuple[str, ...]):
+    """The reward callable for a job (reading only `fields`): the sandboxed candidate, or None for native."""
     if job.reward_kind == "native":
         return None
     from reward_coder.sandbox import GuardedReward, SandboxedReward, require_isolation
 
-    from reward_coder.reward.fields import fields_used
-
     isolation = require_isolation(job.allow_unsandboxed)
-    fields = fields_used(job.code or "", job.card.field_names())  # the envs probe only these
     return GuardedReward(SandboxedReward(job.code or "", field_names=fields, isolation=isolation,
                                          limits=sandbox_limits(job.spare_core)))
 
@@ -165,8 +162,9 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
     model = None
     timesteps = 0
     try:
-        reward_fn = build_reward(job)
-        fields = fields_used(job.code or "", job.card.field_names()) if reward_fn is not None else ()
+        # the envs probe, and the sandbox receives, only the fields the reward code reads
+        fields = fields_used(job.code or "", job.card.field_names()) if job.reward_kind != "native" else ()
+        reward_fn = build_reward(job, fields)
         venv = make_vec_env(job.card, job.n_envs, job.seed, job.max_episode_steps, fields=fields)
         wrapper = None
         if reward_fn is not None:
