@@ -11,7 +11,17 @@ import html
 import io
 from collections.abc import Sequence
 
-from reward_coder.bench.score import BenchSummary, JobResult, format_rate, format_score
+from reward_coder.bench.score import (
+    CONFIDENCE,
+    FAILURE_LABELS,
+    TABLE_NOTE,
+    BenchSummary,
+    JobResult,
+    MethodSummary,
+    format_overall,
+    format_score,
+    format_success,
+)
 from reward_coder.bench.suite import EXPERT, SPARSE, Suite
 
 _STYLE = """
@@ -69,6 +79,16 @@ def _curve_images(summary: BenchSummary) -> dict[str, str]:
     return images
 
 
+def _success_cell(row: MethodSummary) -> str:
+    """The statistics of the ok seeds, or the failure in red; the first reason of each failure kind in full on hover."""
+    text = html.escape(format_success(row))
+    if not row.failures():
+        return f"<td>{text}</td>"
+    reasons = html.escape("\n".join(f"{FAILURE_LABELS[k]}: {v}" for k, v in row.first_failure.items()), quote=True)
+    css = "" if row.success.n else " class='failed'"
+    return f"<td{css} title='{reasons}'>{text}</td>"
+
+
 def render_report(suite: Suite, summary: BenchSummary, results: Sequence[JobResult]) -> str:
     """The whole page as one HTML string."""
     e = html.escape
@@ -80,8 +100,8 @@ def render_report(suite: Suite, summary: BenchSummary, results: Sequence[JobResu
         f"<p>{e(suite.description)}</p>" if suite.description else "",
         f"<p class='note'>{e(suite.algorithm)}, {suite.total_timesteps:,} steps per run, {suite.n_envs} envs, "
         f"seeds {', '.join(map(str, suite.seeds))}; success rate of the final evaluation "
-        f"({suite.eval_episodes} episodes per seed), mean ± std over seeds. Human-normalized score = "
-        "(method − sparse) / |expert − sparse| of the success means (Eureka); n/a where expert and sparse tie.</p>",
+        f"({suite.eval_episodes} episodes per seed). {e(TABLE_NOTE.format(confidence=CONFIDENCE))} "
+        "The normalized score is n/a where expert and sparse tie or a mean is missing.</p>",
         "<h2>Success rate</h2><table><tr><th>task</th><th>expert</th><th>sparse</th>",
     ]
     out += [f"<th>{e(m)}</th>" for m in tested] + [f"<th>{e(m)}<br>norm. score</th>" for m in tested] + ["</tr>"]
@@ -89,20 +109,17 @@ def render_report(suite: Suite, summary: BenchSummary, results: Sequence[JobResu
         cells = [f"<td>{e(task)}</td>"]
         for method in [EXPERT, SPARSE, *tested]:
             row = summary.row(task, method)
-            text = format_rate(row.success_mean, row.success_std) if row else "-"
-            if row and (row.failed or row.crashed):
-                text += f" <span class='failed'>({row.failed + row.crashed} failed)</span>"
-            cells.append(f"<td>{text}</td>")
+            cells.append(_success_cell(row) if row else "<td>-</td>")
         for method in tested:
             row = summary.row(task, method)
             cells.append(f"<td>{format_score(row.normalized_score) if row else '-'}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
-    means = ["<td><b>mean over tasks</b></td>"]
+    means = ["<td><b>all tasks</b></td>"]
     for method in [EXPERT, SPARSE, *tested]:
-        value = summary.overall.get(method, {}).get("success_mean")
-        means.append(f"<td>{'-' if value is None else f'{value:.2f}'}</td>")
+        means.append(f"<td>{e(format_overall(summary, method, 'success_mean', 'success_tasks'))}</td>")
     for method in tested:
-        means.append(f"<td>{format_score(summary.overall.get(method, {}).get('normalized_score_mean'))}</td>")
+        score = format_overall(summary, method, "normalized_score_mean", "normalized_score_tasks")
+        means.append(f"<td>{e(score)}</td>")
     out.append("<tr>" + "".join(means) + "</tr></table>")
 
     images = _curve_images(summary)
@@ -118,8 +135,9 @@ def render_report(suite: Suite, summary: BenchSummary, results: Sequence[JobResu
     for result in sorted(results, key=lambda r: r.job_id):
         rate = "-" if result.success_rate is None else f"{result.success_rate:.2f}"
         native = "-" if result.native_return is None else f"{result.native_return:.1f}"
+        verdict = "ok" if result.verdict == "ok" else FAILURE_LABELS[result.verdict]
         out.append(
-            f"<tr><td>{e(result.job_id)}</td><td>{e(result.status)}</td><td>{rate}</td><td>{native}</td>"
+            f"<tr><td>{e(result.job_id)}</td><td>{e(verdict)}</td><td>{rate}</td><td>{native}</td>"
             f"<td>{result.timesteps:,}</td><td>{result.wall_s:.0f}</td><td>{e(result.failure[:200])}</td></tr>"
         )
     out.append("</table></body></html>")

@@ -66,7 +66,7 @@ def bench(
 
 def _suite(name: str, out: Path | None, workers: int, allow_unsandboxed: bool) -> None:
     from reward_coder.bench.runner import default_folder, load_bench_folder, run_suite
-    from reward_coder.bench.score import markdown_table
+    from reward_coder.bench.score import FAILURE_LABELS, left_out, markdown_table
     from reward_coder.bench.suite import load_suite
 
     path = Path(name).expanduser()
@@ -83,6 +83,11 @@ def _suite(name: str, out: Path | None, workers: int, allow_unsandboxed: bool) -
     result = run_suite(suite, folder, workers=workers, allow_unsandboxed=allow_unsandboxed,
                        on_progress=lambda m: err_console.print(f"[dim]{m}[/]", highlight=False))
     console.print(markdown_table(result.summary), highlight=False, markup=False, soft_wrap=True)
+    missing = left_out(result.summary)
+    if missing:
+        counts = ", ".join(f"{count} {FAILURE_LABELS[kind]}" for kind, count in missing.items())
+        console.print(f"runs left out of every mean (not counted as 0): {counts}; the table names the reasons",
+                      highlight=False, soft_wrap=True)
     console.print(f"{result.trained} runs trained, {result.skipped} already done, {time.monotonic() - started:.0f} s; "
                   f"results in {folder}/results.csv and {folder}/report.html", highlight=False, soft_wrap=True)
 

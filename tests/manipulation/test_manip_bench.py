@@ -15,7 +15,8 @@ from reward_coder.bench.runner import load_bench_folder, plan_jobs, run_suite
 from reward_coder.bench.suite import SUITES_DIR, load_suite
 from reward_coder.errors import ConfigError
 from reward_coder.train.executor import InlineExecutor, LocalExecutor
-from reward_coder.train.sb3 import CurvePoint, TrainJob, TrainOutcome
+from reward_coder.outcomes import CurvePoint, TrainOutcome
+from reward_coder.train.sb3 import TrainJob
 
 pytest.importorskip("metaworld")
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -96,15 +97,24 @@ def test_bench_resumes_after_an_interruption_and_writes_its_results(tmp_path: Pa
 
     rows = {(r["task"], r["method"]): r for r in csv.DictReader((folder / "results.csv").open())}
     reach_standin = rows[("metaworld-reach/reach", "standin")]
-    # seeds 0 and 1 give 0.5 and 0.6: mean 0.55 +- 0.05; expert 0.85, sparse 0.25
+    # seeds 0 and 1 give 0.5 and 0.6: mean 0.55, sample std 0.0707, interval [0.5, 0.6]; expert 0.85, sparse 0.25
     assert float(reach_standin["success_mean"]) == pytest.approx(0.55)
-    assert float(reach_standin["success_std"]) == pytest.approx(0.05)
+    assert float(reach_standin["success_std"]) == pytest.approx(0.070711, abs=1e-6)
+    assert float(reach_standin["success_iqm"]) == pytest.approx(0.55)
+    assert (float(reach_standin["success_ci_low"]), float(reach_standin["success_ci_high"])) == (
+        pytest.approx(0.5), pytest.approx(0.6))
+    assert (reach_standin["seeds"], reach_standin["ok"], reach_standin["success_n"]) == ("2", "2", "2")
     assert float(reach_standin["normalized_score"]) == pytest.approx((0.55 - 0.25) / 0.6)
     assert float(rows[("metaworld-reach/reach", "theirs")]["normalized_score"]) == pytest.approx((0.95 - 0.25) / 0.6)
     assert ("metaworld-drawer-close/drawer-close", "standin") not in rows  # no reward given for that task
     results = json.loads((folder / "results.json").read_text())
     assert results["jobs_done"] == results["jobs_total"] == 12
     assert "(Eureka)" in results["score"] and results["table_markdown"].startswith("| task | expert | sparse |")
+    row = next(r for r in results["rows"] if r["task"] == "metaworld-reach/reach" and r["method"] == "standin")
+    assert row["success"]["n"] == 2 and row["success"]["iqm"] == pytest.approx(0.55)
+    assert row["success"]["ci_low"] == pytest.approx(0.5) and row["native_return"]["mean"] == pytest.approx(55.0)
+    assert (row["refused"], row["reward_failed"], row["crashed"], row["pending"]) == (0, 0, 0, 0)
+    assert results["overall"]["standin"]["success_tasks"] == 1 and results["overall"]["expert"]["success_tasks"] == 2
     report = (folder / "report.html").read_text()
     assert "data:image/png;base64," in report and "metaworld-reach/reach" in report and "<script" not in report
     assert (folder / "rewards" / "metaworld-reach__reach__theirs.py").read_text().startswith("# Converted by reward-coder")
@@ -125,7 +135,7 @@ def test_crashed_jobs_are_retried_and_another_suite_cannot_reuse_the_folder(tmp_
         run_suite(other, folder, executor=InlineExecutor(), train_fn=fake_train, check_rewards=False)
 
 
-def test_a_reward_that_fails_its_check_is_not_trained_and_scores_zero(tmp_path: Path) -> None:
+def test_a_reward_that_fails_its_check_is_not_trained_and_is_reported_as_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import os\n\ndef compute_reward(state, action, next_state):\n    return next_state.success, {}\n")
     path = _suite_file(tmp_path, seeds=[0], tasks=["metaworld-reach/reach"], rewards={"standin": {"metaworld-reach/reach": str(bad)}})
@@ -139,7 +149,26 @@ def test_a_reward_that_fails_its_check_is_not_trained_and_scores_zero(tmp_path: 
     run = run_suite(suite, tmp_path / "bench", executor=InlineExecutor(), train_fn=train, check_rewards=True)
     assert sorted(trained) == ["metaworld-reach__reach__expert__s0", "metaworld-reach__reach__sparse__s0"]
     row = run.summary.row("metaworld-reach/reach", "standin")
-    assert (row.failed, row.success_mean) == (1, 0.0)
+    # refused, not a success of 0: no mean, no normalized score, the reason in every table
+    assert (row.refused, row.ok, row.success.n, row.success_mean, row.normalized_score) == (1, 0, 0, None, None)
+    assert row.first_failure["refused"].startswith("check failed:") and "no-import" in row.first_failure["refused"]
+    assert [r.success_rate for r in run.results if r.method == "standin"] == [None]
+    folder = tmp_path / "bench"
+    results = json.loads((folder / "results.json").read_text())
+    assert "| refused: check failed:" in results["table_markdown"] and "n/a (mean over 0 of 1 tasks)" in results[
+        "table_markdown"]
+    job = next(j for j in results["jobs"] if j["method"] == "standin")
+    assert (job["verdict"], job["status"], job["success_rate"]) == ("refused", "reward_failed", None)
+    csv_row = next(r for r in csv.DictReader((folder / "results.csv").open()) if r["method"] == "standin")
+    assert csv_row["success"].startswith("refused: check failed:") and csv_row["success_mean"] == ""
+    assert "refused: check failed:" in (folder / "report.html").read_text()
+
+    from reward_coder.cli.main import app
+
+    printed = CliRunner().invoke(app, ["bench", str(folder)])  # resumes with nothing left to train
+    assert printed.exit_code == 0, printed.output
+    assert "| refused: check failed:" in printed.output
+    assert "runs left out of every mean (not counted as 0): 1 refused" in printed.output
     check = json.loads((tmp_path / "bench" / "checks" / "metaworld-reach__reach__standin.json").read_text())
     assert not check["ok"] and check["issues"][0]["rule"] == "no-import"
 
