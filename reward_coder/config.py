@@ -44,7 +44,13 @@ class RunConfig:
     total_timesteps: int | None = None
     """Training budget per candidate; None takes the task's or card's default."""
     eval_episodes: int | None = None
-    """Evaluation episodes per candidate; None takes the card's default."""
+    """Evaluation episodes per candidate and rung; None takes the card's default (10 on every packaged card,
+    so success moves in steps of 0.1 and candidates separate)."""
+    finalists: int = 2
+    """How many of the run's best rewards are retrained on fresh seeds at the end (0: no finals)."""
+    final_seeds: int = 3
+    """Fresh training seeds per finalist (Eureka used 5); best.json reports mean, std and a 95% bootstrap
+    interval over them, from evaluation episodes never used to choose. 0 skips the finals."""
     device: str = "auto"
     """Torch device for training: 'auto' uses CUDA when present, else 'cpu'."""
     workers: int = 0

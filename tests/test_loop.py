@@ -17,7 +17,8 @@ from reward_coder.loop import BudgetedCompleter, BudgetExceeded, LoopServices, r
 from reward_coder.store import RunStore
 from reward_coder.tasks import resolve_task
 from reward_coder.train.executor import InlineExecutor
-from reward_coder.train.sb3 import TrainJob, TrainOutcome
+from reward_coder.outcomes import CurvePoint, TrainOutcome
+from reward_coder.train.sb3 import TrainJob
 from reward_coder.types import CheckReport, Completion
 
 TRAINED: list[tuple[str, int]] = []
@@ -38,7 +39,13 @@ def fake_train(job: TrainJob) -> TrainOutcome:
                       length_mean=200.0, episodes=episodes,
                       term_stats={"height": dict(mean=1e6 if "huge-own-reward" in job.code else 0.5, std=0.1,
                                                  min=0.0, max=1.0, abs_mean=0.5)})
-    return TrainOutcome(job.candidate_id, "ok", job.total_timesteps, eval=evaluation)
+    curve_match = re.search(r"curve-([0-9.]+)", job.code)
+    curve = ()
+    if curve_match:  # the learning-curve evaluations disagree with the final one (a selection trap)
+        rate = float(curve_match.group(1))
+        curve = (CurvePoint(job.total_timesteps, rate, rate, -200.0, 200.0, 1.0),)
+    return TrainOutcome(job.candidate_id, "ok", job.total_timesteps, eval=evaluation, curve=curve, seed=job.seed,
+                        eval_seed=job.eval_seed)
 
 
 def reward(success: float, extra: str = "") -> str:
@@ -63,7 +70,7 @@ def _clear():
 
 def make(tmp_path, responses, **config_changes):
     task = resolve_task("pendulum/swing-up", None, None)
-    settings = dict(samples=3, iterations=2, critic=False, total_timesteps=8_000) | config_changes
+    settings = dict(samples=3, iterations=2, critic=False, total_timesteps=8_000, final_seeds=0) | config_changes
     config = RunConfig(instruction=task.instruction, env="pendulum", task=task.key, model="scripted", **settings)
     store = RunStore.create(tmp_path / "run")
     scripted = ScriptedCompleter(responses)
@@ -270,3 +277,30 @@ def test_check_warnings_and_critic_notes_of_every_candidate_reach_the_next_promp
     assert "term 'bonus' is 0 on all 512 sampled states" in second  # a check warning of i0-c0
     assert "'height' ignores the swing-up phase" in second  # critic note of i0-c0 (not the best)
     assert "the velocity term may reward spinning" in second  # critic note of i0-c2
+
+
+def test_finalists_are_retrained_on_fresh_seeds_and_reported_on_held_out_episodes(tmp_path):
+    # c0 looks best in the iteration and in its held-out final evaluation, but its learning-curve
+    # evaluations on the fresh seeds say 0.3; c1's say 0.6. The choice must use the curve (never the
+    # held-out episodes it then reports), so c1 wins and its held-out 0.5 is what best.json says.
+    responses = [[reward(0.9, "curve-0.3"), reward(0.5, "curve-0.6"), reward(0.1)]]
+    config, task, services, _ = make(tmp_path, responses, iterations=1, final_seeds=3, finalists=2)
+    run_loop(config, task, services, ok_check)
+    finals = [(cid, steps) for cid, steps in TRAINED if ".s" in cid]
+    assert sorted(cid for cid, _ in finals) == sorted(
+        f"0-i0-c{c}.s{seed}" for c in (0, 1) for seed in (1000, 2000, 3000))
+    assert all(steps == 8_000 for _, steps in finals)  # the full budget, no pruning
+    best = services.store.read_json("best.json")
+    assert best["candidate"] == "i0-c1"
+    assert "FAKE_SUCCESS = 0.5" in services.store.read_text("best.py")
+    final = best["final"]
+    assert final["seeds"] == [1000, 2000, 3000] and final["ok_seeds"] == 3
+    assert final["held_out"]["success_rate"]["n"] == 3
+    assert final["held_out"]["success_rate"]["mean"] == pytest.approx(0.5)
+    assert final["episodes_per_seed"] == 10
+    # held-out evaluation seeds are never the ones selection evaluated on (10_000 / 20_000 + seed)
+    assert all(seed >= 900_000 for seed in final["eval_seeds"])
+    # resuming does not retrain finished finals
+    TRAINED.clear()
+    run_loop(config, task, services, ok_check)
+    assert not [cid for cid, _ in TRAINED if ".s" in cid]

@@ -31,7 +31,8 @@ from reward_coder.bench.score import BenchSummary, JobResult, jobs_csv, markdown
 from reward_coder.bench.suite import EXPERT, SPARSE, Suite
 from reward_coder.errors import ConfigError
 from reward_coder.store import RunStore
-from reward_coder.train.sb3 import TrainJob, TrainOutcome, outcome_from_dict, outcome_to_dict, train_candidate
+from reward_coder.outcomes import TrainOutcome, outcome_from_dict, outcome_to_dict
+from reward_coder.train.sb3 import TrainJob, train_candidate
 
 TrainFn = Callable[[TrainJob], TrainOutcome]
 Progress = Callable[[str], None]
@@ -99,6 +100,9 @@ def plan_jobs(suite: Suite, folder: Path, *, allow_unsandboxed: bool = False, de
                 eval_episodes=suite.eval_episodes, eval_every=suite.eval_interval,
                 max_episode_steps=suite.max_episode_steps, allow_unsandboxed=allow_unsandboxed,
                 tensorboard=tensorboard,
+                # expert, sparse and every reward under test get the same normalization as the card's runs
+                normalize_obs=card.train.normalize_obs if suite.normalize is None else suite.normalize,
+                normalize_reward=card.train.normalize_reward if suite.normalize is None else suite.normalize,
             )
             methods: list[tuple[str, str, str, str | None]] = [(EXPERT, "expert", "native", None)]
             sparse = sparse_reward_code(spec.success, card.field_names())
@@ -166,7 +170,8 @@ def run_suite(
     `executor` defaults to a LocalExecutor of `workers` processes (0: one per core). `train_fn` is
     `train_candidate`; tests pass a fast stand-in. With `check_rewards`, each reward under test is first
     run through `check_candidate` in the sandbox on real transitions; one that fails is recorded as
-    'reward_failed' ("check failed: ...") for all its seeds, counted as success 0, and not trained.
+    'reward_failed' ("check failed: ...") for all its seeds, shown as refused with its reason, left out of
+    every mean (never counted as a trained 0), and not trained.
     """
     started = time.monotonic()
     say = on_progress or (lambda _message: None)
@@ -190,13 +195,14 @@ def run_suite(
                 job = pending[index]
                 _write_outcome(store, job, outcome)
                 trained += 1
-                say(f"[{trained}/{len(pending)}] {job.job_id}: {outcome.status}, "
-                    f"success {outcome.success_rate:.2f}, {outcome.wall_s:.0f} s")
+                result = (f"success {outcome.success_rate:.2f}" if outcome.status == "ok"
+                          else (outcome.failure or "no reason recorded")[:120])
+                say(f"[{trained}/{len(pending)}] {job.job_id}: {outcome.status}, {result}, {outcome.wall_s:.0f} s")
         finally:
             if own_executor:
                 executor.close()
     results = tuple(_job_result(job, store) for job in jobs if store.exists(_outcome_path(job)))
-    summary = summarize(results, suite.tasks, suite.methods)
+    summary = summarize(results, suite.tasks, suite.methods, seeds=len(suite.seeds))
     wall = time.monotonic() - started
     write_results(store, suite, summary, results, wall_s=wall)
     return BenchRun(folder=folder, summary=summary, results=results, trained=trained,
@@ -224,13 +230,10 @@ def _write_outcome(store: RunStore, job: BenchJob, outcome: TrainOutcome) -> Non
 
 def _job_result(job: BenchJob, store: RunStore) -> JobResult:
     outcome = outcome_from_dict(store.read_json(_outcome_path(job))["outcome"])
-    if outcome.status == "ok":
-        rate: float | None = outcome.success_rate
-    elif outcome.status == "reward_failed":
-        rate = 0.0
-    else:
-        rate = None
-    native = (outcome.eval or {}).get("native_return_mean")
+    # only an ok run has a success rate: a refused, failed or crashed one is reported as such, never as 0
+    ok = outcome.status == "ok"
+    rate = outcome.success_rate if ok else None
+    native = (outcome.eval or {}).get("native_return_mean") if ok else None
     return JobResult(
         job_id=job.job_id, task=job.task, method=job.method, kind=job.kind, seed=job.seed, status=outcome.status,
         success_rate=rate, native_return=native, timesteps=outcome.timesteps, wall_s=outcome.wall_s,
@@ -291,13 +294,19 @@ def write_results(store: RunStore, suite: Suite, summary: BenchSummary, results:
         "tasks": list(suite.tasks),
         "methods": list(suite.methods),
         "score": "human-normalized score = (method - sparse) / |expert - sparse| of success rates (Eureka)",
+        "statistics": (
+            "per task and method, over the seeds whose run finished ok: n, mean, sample std (ddof=1), iqm "
+            "(interquartile mean) and a 95% percentile-bootstrap interval of the mean (ci_low, ci_high); std and "
+            "interval are null for one seed. Refused (failed the sandbox check), reward_failed and crashed runs "
+            "are counted, with first_failure, and left out of every mean, never counted as 0."
+        ),
         "wall_s_this_call": wall_s,
         "jobs_done": len(results),
         "jobs_total": len(suite.tasks) * len(suite.seeds) * 2
         + len(suite.seeds) * sum(len(r.entries) for r in suite.rewards),
         "overall": summary.overall,
-        "rows": to_jsonable(summary.rows),
-        "jobs": to_jsonable(results),
+        "rows": [{**to_jsonable(row), "pending": row.pending} for row in summary.rows],
+        "jobs": [{**to_jsonable(result), "verdict": result.verdict} for result in results],
         "table_markdown": markdown_table(summary),
     }
     store.write_json("results.json", payload)

@@ -10,6 +10,7 @@ seeds: [0, 1]
 eval_episodes: 5              # episodes of each evaluation (learning-curve point and final)
 eval_every: 20000             # steps between learning-curve points (default: total_timesteps / 4)
 hyperparameters: {}           # optional: replaces every card's train.hyperparameters
+normalize: true               # optional: VecNormalize obs and reward for every method (default: each card's own)
 tasks: [metaworld-reach/reach, metaworld-drawer-close/drawer-close]
 rewards:                      # rewards under test; the expert and sparse baselines are always run
   standin:                    # a reward file per task, ours or a foreign compute_dense_reward(self, action, obs)
@@ -48,7 +49,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _KEYS = {
     "name": True, "tasks": True, "algorithm": True, "total_timesteps": True, "seeds": True,
     "description": False, "n_envs": False, "eval_episodes": False, "eval_every": False,
-    "hyperparameters": False, "max_episode_steps": False, "rewards": False,
+    "hyperparameters": False, "max_episode_steps": False, "rewards": False, "normalize": False,
 }
 
 
@@ -95,6 +96,8 @@ class Suite:
     """None: each card's own train.hyperparameters."""
     max_episode_steps: int | None = None
     rewards: tuple[RewardUnderTest, ...] = ()
+    normalize: bool | None = None
+    """VecNormalize observations and the reward being trained, for every method alike; None: each card's own."""
     description: str = ""
     source: str = ""
     """The file the suite was read from."""
@@ -122,6 +125,8 @@ class Suite:
     def fingerprint(self) -> str:
         """Hash of everything that changes what is trained (not the name, description or source path)."""
         payload = {k: v for k, v in self.to_dict().items() if k not in ("name", "description", "source")}
+        if payload.get("normalize") is None:  # absent in suites written before the key existed
+            payload.pop("normalize", None)
         for reward in payload["rewards"]:
             for entry in reward["entries"]:
                 entry.pop("source", None)
@@ -204,6 +209,9 @@ def parse_suite(raw: dict[str, Any], path: Path) -> Suite:
     if hyperparameters is not None and not isinstance(hyperparameters, dict):
         raise fail("hyperparameters", "must be a mapping of SB3 keyword arguments")
     max_steps = raw.get("max_episode_steps")
+    normalize = raw.get("normalize")
+    if normalize is not None and not isinstance(normalize, bool):
+        raise fail("normalize", f"must be true or false, got {normalize!r}")
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise fail("description", "must be text")
@@ -223,6 +231,7 @@ def parse_suite(raw: dict[str, Any], path: Path) -> Suite:
         hyperparameters=None if hyperparameters is None else dict(hyperparameters),
         max_episode_steps=None if max_steps is None else positive("max_episode_steps"),
         rewards=rewards,
+        normalize=normalize,
         source=str(path),
     )
 

@@ -347,6 +347,19 @@ class ProgressPrinter:
                     self._usage.poll(self.run_dir / "llm_journal.jsonl")
                 cost = f"; LLM cost so far ${self._usage.cost:.4f}" if self._usage.cost or self._usage.have_journal else ""
             return f"[bold]iteration {d['iteration']} done[/]: {text}{cost}"
+        if kind == "finals_started":
+            return (f"[bold]finals[/]: {', '.join(d['finalists'])} retrained on fresh seeds "
+                    f"{', '.join(map(str, d['seeds']))} ({d['n']} to train)")
+        if kind == "final_outcome":
+            if d["status"] != "ok":
+                return f"  [red]{d['candidate']} {d['status']}[/]: {d['failure']}"
+            return f"  {d['candidate']}: held-out success {d['success_rate']:.2f} after {d['timesteps']} steps"
+        if kind == "finals_done":
+            from reward_coder.stats import SeedStats
+
+            stats = SeedStats(**d["held_out"])
+            return (f"[bold]finals done[/]: {d['chosen']} chosen; held-out success {stats.describe()} "
+                    f"over seeds x {d['episodes']} episodes")
         if kind == "metric":
             return f"success metric ({d['source']}): {d['text']}"
         if kind == "metric_rejected":

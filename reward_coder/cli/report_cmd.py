@@ -70,7 +70,8 @@ def runs(
     table.add_column("run", overflow="fold")
     table.add_column("task", overflow="fold")
     for column in ("status", "iters", "best", "success", "cost", "started"):
-        table.add_column(column, no_wrap=True, justify="right" if column in ("iters", "success", "cost") else "left")
+        table.add_column(column, no_wrap=column != "success",
+                         justify="right" if column in ("iters", "success", "cost") else "left")
     colours = {"finished": "green", "running": "cyan", "stopped": "yellow", "interrupted": "red"}
     for run in found:
         started = _dt.datetime.fromtimestamp(run.started).strftime("%m-%d %H:%M") if run.started else "-"
@@ -79,7 +80,7 @@ def runs(
         table.add_row(
             run.path.name, task, f"[{colours.get(run.status, 'white')}]{run.status}[/]",
             f"{run.iterations_done}{planned}", run.best_candidate or "-",
-            f"{run.best_success_rate:.2f}" if run.best_success_rate is not None else "-",
+            run.best_figure,
             f"${run.cost_usd:.4f}", started,
         )
     console.print(table)

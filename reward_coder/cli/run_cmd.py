@@ -60,6 +60,22 @@ def _execute(config: RunConfig, store: RunStore, task, *, progress: str, executo
     _print_result(store, state, journal.total_cost_usd)
 
 
+def describe_best(best: dict[str, Any]) -> str:
+    """The best reward's figure and what stands behind it: fresh-seed finals when they ran."""
+    from reward_coder.stats import SeedStats
+
+    final = best.get("final")
+    if not final:
+        return (f"success rate {best['success_rate']:.2f} on its selection run (1 seed; no finals were run, "
+                "so this is the figure it was chosen by)")
+    stats = SeedStats(**final["held_out"]["success_rate"])
+    text = (f"success rate {stats.describe()} over {final['ok_seeds']} fresh training seeds x "
+            f"{final['episodes_per_seed']} held-out evaluation episodes each")
+    if final.get("failed"):
+        text += f"; {len(final['failed'])} seed(s) did not finish: " + "; ".join(final["failed"].values())[:200]
+    return text
+
+
 def _print_result(store: RunStore, state: dict[str, Any], cost: float) -> None:
     table = Table(title=f"run {store.root.name}")
     for column in ("iteration", "candidate", "status", "training", "success", "note"):
@@ -79,8 +95,8 @@ def _print_result(store: RunStore, state: dict[str, Any], cost: float) -> None:
     console.print(table)
     best = state.get("best")
     if best:
-        console.print(f"best reward: {best['candidate']} (iteration {best['iteration']}), success rate "
-                      f"{best['success_rate']:.2f} -> {store.root / 'best.py'}")
+        console.print(f"best reward: {best['candidate']} (iteration {best['iteration']}) -> {store.root / 'best.py'}")
+        console.print("  " + describe_best(best), highlight=False)
     else:
         console.print("no candidate was trained successfully; see the analysis in the run folder")
     console.print(f"LLM cost this session: ${cost:.4f}; everything is in {store.root}/")
@@ -95,7 +111,9 @@ def run(
     samples: Annotated[int, typer.Option("-k", "--samples", min=1, max=64, help="Candidates per iteration.")] = 4,
     iterations: Annotated[int, typer.Option("--iterations", "-n", min=1, max=50)] = 2,
     timesteps: Annotated[Optional[int], typer.Option(min=1_000, help="Training steps per candidate (default: the task's).")] = None,
-    eval_episodes: Annotated[Optional[int], typer.Option(min=1)] = None,
+    eval_episodes: Annotated[Optional[int], typer.Option(min=1, help="Evaluation episodes per candidate and rung (default: the card's, 10).")] = None,
+    finalists: Annotated[int, typer.Option(min=0, max=16, help="Best rewards retrained on fresh seeds at the end (0: none).")] = 2,
+    final_seeds: Annotated[int, typer.Option(min=0, max=32, help="Fresh training seeds per finalist; best.json reports their mean, std and 95% interval.")] = 3,
     no_critic: Annotated[bool, typer.Option("--no-critic", help="Skip the critic review.")] = False,
     llm_analysis: Annotated[bool, typer.Option("--llm-analysis", help="Also have the LLM diagnose each trained policy from the measurements.")] = False,
     interactive: Annotated[bool, typer.Option("--interactive", help="Ask for feedback after each iteration.")] = False,
@@ -123,6 +141,7 @@ def run(
         llm_analysis=llm_analysis,
         seed=seed, total_timesteps=timesteps, eval_episodes=eval_episodes, device=device, workers=workers,
         max_cost_usd=max_cost, allow_unsandboxed=allow_unsandboxed, llm_retries=retries,
+        finalists=finalists, final_seeds=final_seeds,
     )
     store = RunStore.create(out or Path("runs") / make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed))
     if store.exists("state.json"):

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from reward_coder.envs.adapters.base import Adapter, adapter_for, get_adapter
     from reward_coder.envs.cards import load_card
     from reward_coder.envs.describe import describe_card
-    from reward_coder.envs.factory import EnvBuildError, env_fns, make_env
+    from reward_coder.envs.factory import EnvBuildError, continue_streams, env_fns, make_env
     from reward_coder.envs.probe import PROBE_KEY, FieldProbe
     from reward_coder.envs.registry import get_card, list_cards, resolve_task
     from reward_coder.envs.sampling import TransitionBatch, fields_from_vec_step, sample_transitions
@@ -24,6 +24,7 @@ _EXPORTS = {
     "resolve_task": "reward_coder.envs.registry",
     "make_env": "reward_coder.envs.factory",
     "env_fns": "reward_coder.envs.factory",
+    "continue_streams": "reward_coder.envs.factory",
     "EnvBuildError": "reward_coder.envs.factory",
     "get_adapter": "reward_coder.envs.adapters.base",
     "adapter_for": "reward_coder.envs.adapters.base",

@@ -49,6 +49,14 @@ class _SeedFirstReset(gymnasium.Wrapper):
         return self.env.reset(seed=seed, options=options)
 
 
+def continue_streams(env: gymnasium.Env) -> None:
+    """Drop a pending first-reset seed, so the next reset continues the env's restored RNG stream."""
+    while isinstance(env, gymnasium.Wrapper):
+        if isinstance(env, _SeedFirstReset):
+            env._pending_seed = None
+        env = env.env
+
+
 def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split()) or type(err).__name__
     return text if len(text) <= 300 else text[:297] + "..."

@@ -64,8 +64,10 @@ def _winner_checkpoint(run: RunView) -> Path | None:
     for view in run.all_candidates:
         if view.id == cid and view.same_as:
             cid = view.same_as
-    path = folder / str(cid) / "model.zip"
-    return path
+    from reward_coder.train.checkpoint import latest_checkpoint
+
+    checkpoint, _ = latest_checkpoint(folder / str(cid))
+    return checkpoint.path("model.zip") if checkpoint is not None else folder / str(cid) / "model.zip"
 
 
 def _video(run: RunView, enabled: bool, video_name: str) -> tuple[dict[str, Any], dict[str, bytes]]:

@@ -21,6 +21,9 @@ class RunListing:
     iterations_planned: int | None
     best_candidate: str | None
     best_success_rate: float | None
+    best_figure: str
+    """The best's success with what stands behind it: '0.80 ± 0.10 [0.70, 0.90] (n=3 seeds x 10 episodes)',
+    or '0.80 (selection run, 1 seed)' before (or without) the fresh-seed finals."""
     cost_usd: float
     started: float | None
 
@@ -52,9 +55,28 @@ def describe_run(path: Path) -> RunListing | None:
         iterations_planned=state.get("iterations_planned", config.get("iterations")),
         best_candidate=best.get("candidate"),
         best_success_rate=best.get("success_rate"),
+        best_figure=best_figure(best),
         cost_usd=llm_usage(read_journal(path / "llm_journal.jsonl")).cost_usd,
         started=float(started) if isinstance(started, (int, float)) else None,
     )
+
+
+def best_figure(best: dict[str, Any]) -> str:
+    """The figure `runs` shows for a run's best reward, saying how many seeds and episodes it rests on."""
+    from reward_coder.stats import SeedStats
+
+    if not best or best.get("success_rate") is None:
+        return "-"
+    final = best.get("final")
+    if not final:
+        return f"{best['success_rate']:.2f} (selection run, 1 seed)"
+    stats = SeedStats(**final["held_out"]["success_rate"])
+    behind = f"n={stats.n} seeds x {final['episodes_per_seed']} episodes"
+    if stats.mean is None:
+        return f"n/a ({behind}: no seed finished)"
+    if stats.ci_low is None or stats.std is None:
+        return f"{stats.mean:.2f} ({behind}; no interval)"
+    return f"{stats.mean:.2f} ± {stats.std:.2f} [{stats.ci_low:.2f}, {stats.ci_high:.2f}] ({behind})"
 
 
 def list_runs(folder: str | Path) -> list[RunListing]:

@@ -70,11 +70,20 @@ class InProcessReward:
             raise RewardLoadError(f"the code defines no function '{function_name}'")
         self.code = code
         self._function = function
+        self.uses_memory = function.__code__.co_argcount >= 4
+        self._memory: list[dict] | None = None
 
-    def __call__(self, state, action, next_state):
+    def __call__(self, state, action, next_state, reset=None):
+        """`reset`: rows whose episode starts with this call ('all' or indices); their memory is emptied."""
         n = int(np.shape(action)[0])
-        output = self._function(_view(state), action, _view(next_state))
-        return normalize_output(output, n)
+        if not self.uses_memory:
+            return normalize_output(self._function(_view(state), action, _view(next_state)), n)
+        if self._memory is None or len(self._memory) != n or (isinstance(reset, str) and reset == "all"):
+            self._memory = [{} for _ in range(n)]
+        elif reset is not None:
+            for row in np.asarray(reset, dtype=np.int64).ravel():
+                self._memory[int(row)] = {}
+        return normalize_output(self._function(_view(state), action, _view(next_state), self._memory), n)
 
     def close(self) -> None:
         pass

@@ -29,6 +29,16 @@ class RewardFailure(Exception):
         """'exception', 'timeout', 'crashed', 'memory', 'non-finite', 'bad-output', ..."""
 
 
+def accepts_reset(reward_fn: Any) -> bool:
+    """True when a reward callable takes `reset=` (the rows whose per-episode memory to empty)."""
+    import inspect
+
+    try:
+        return "reset" in inspect.signature(reward_fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 class GuardedReward:
     """Wrap a SandboxedReward (or any in-process `f(state, action, next_state) -> (reward, terms)`).
 
@@ -38,6 +48,7 @@ class GuardedReward:
 
     def __init__(self, reward_fn: SandboxedReward | Callable[..., Any]) -> None:
         self.reward_fn = reward_fn
+        self._inner_resets = not isinstance(reward_fn, SandboxedReward) and accepts_reset(reward_fn)
         self.calls = 0
         self.failure: RewardFailure | None = None
 
@@ -47,7 +58,7 @@ class GuardedReward:
         action: np.ndarray,
         next_state: Fields,
         *,
-        reset: Sequence[int] | np.ndarray | None = None,
+        reset: Sequence[int] | np.ndarray | str | None = None,
         step: int | None = None,
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         if self.failure is not None:
@@ -64,7 +75,10 @@ class GuardedReward:
                     return reward, dict(terms)
         else:
             try:
-                result = self.reward_fn(state, action, next_state)
+                if reset is not None and self._inner_resets:
+                    result = self.reward_fn(state, action, next_state, reset=reset)
+                else:
+                    result = self.reward_fn(state, action, next_state)
             except Exception as err:  # noqa: BLE001 - an in-process candidate's failure ends only that candidate
                 self._fail(index, f"{type(err).__name__}: {err}", "exception")
             reward, terms = self._from_value(result, index)

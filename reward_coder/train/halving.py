@@ -1,8 +1,9 @@
 """Successive halving: train every candidate a little, keep the better half, train those further.
 
 With K candidates, budget B and eta=2 over 3 rungs (B/4, B/2, B) the compute is about B*(K/4 + K/4 + K/4)
-instead of K*B; weak rewards stop early. Ranking uses the task's success metric, never the candidate's
-own reward.
+instead of K*B; weak rewards stop early. Ranking is reward_coder.selection's: the task's metric, then
+the card's progress measure, then the area under the success curve; never the candidate's own reward
+nor the env's.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from reward_coder.train.executor import Executor
-from reward_coder.train.sb3 import TrainJob, TrainOutcome, train_candidate
-from reward_coder.success import lower_is_better
+from reward_coder.outcomes import TrainOutcome
+from reward_coder.train.sb3 import TrainJob, train_candidate
+from reward_coder.selection import selection_key
 from reward_coder.types import SuccessSpec
 
 
@@ -39,18 +41,6 @@ class HalvingPlan:
             budget = max(int(total_timesteps / (eta ** (rungs - 1 - rung))), min(min_steps, total_timesteps))
             budgets.append(int(math.ceil(budget / step) * step))
         return cls(tuple(sorted(set(budgets))), eta)
-
-
-def score(outcome: TrainOutcome, success: SuccessSpec) -> tuple[float, float, float]:
-    """Sort key, higher is better: success rate, then the metric oriented by its direction."""
-    if outcome.status != "ok" or outcome.eval is None:
-        return (-1.0, -math.inf, -math.inf)
-    metric = float(outcome.eval.get("metric_mean", 0.0))
-    if math.isnan(metric):
-        metric = -math.inf
-    elif lower_is_better(success):
-        metric = -metric
-    return (float(outcome.eval["success_rate"]), metric, float(outcome.eval.get("native_return_mean", 0.0)))
 
 
 def successive_halving(
@@ -87,7 +77,7 @@ def successive_halving(
         if rung == len(plan.budgets) - 1:
             break
         alive = [job for job in survivors if latest[job.candidate_id].status == "ok"]
-        alive.sort(key=lambda job: score(latest[job.candidate_id], success), reverse=True)
+        alive.sort(key=lambda job: selection_key(latest[job.candidate_id], success), reverse=True)
         keep = max(1, math.ceil(len(survivors) / plan.eta))
         kept = {job.candidate_id for job in alive[:keep]}
         for job in survivors:

@@ -45,8 +45,19 @@ def load_policy(algorithm: str, model_path: str | Path, device: str = "cpu") -> 
     except AttributeError:
         raise ValueError(f"unknown algorithm '{algorithm}'; use PPO, SAC, TD3, A2C or DDPG") from None
     model = algo.load(str(model_path), device=device)
+    stats = Path(model_path).with_name("vecnormalize.pkl")
+    obs_rms = None
+    if stats.is_file():  # the policy was trained on normalized observations: normalize them the same way
+        import pickle
+
+        with open(stats, "rb") as handle:
+            normalizer = pickle.load(handle)  # noqa: S301 - our own checkpoint file
+        obs_rms = normalizer.obs_rms if normalizer.norm_obs else None
+        clip, epsilon = normalizer.clip_obs, normalizer.epsilon
 
     def policy(obs: np.ndarray) -> np.ndarray:
+        if obs_rms is not None:
+            obs = np.clip((obs - obs_rms.mean) / np.sqrt(obs_rms.var + epsilon), -clip, clip)
         action, _ = model.predict(obs, deterministic=True)
         return action
 

@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from reward_coder.types import EnvCard, SuccessSpec, TermStats
+from reward_coder.outcomes import CurvePoint, TrainOutcome, curve_point_from_dict
+from reward_coder.types import EnvCard, SuccessSpec
 
 RewardKind = Literal["code", "native", "sparse"]
-TrainStatus = Literal["ok", "reward_failed", "crashed"]
 
 
 @dataclass(frozen=True)
@@ -50,38 +50,16 @@ class TrainJob:
     """True when this job's sandbox worker can have a core of its own: then both sides busy-wait for
     each other instead of sleeping, which halves the reward's round trip; False when every core trains."""
     tensorboard: bool = True
-
-
-@dataclass(frozen=True)
-class CurvePoint:
-    timesteps: int
-    success_rate: float
-    metric: float
-    native_return: float
-    length: float
-    wall_s: float
-
-
-@dataclass(frozen=True)
-class TrainOutcome:
-    candidate_id: str
-    status: TrainStatus
-    timesteps: int
-    curve: tuple[CurvePoint, ...] = ()
-    train_term_stats: dict[str, TermStats] = field(default_factory=dict)
-    eval: dict[str, Any] | None = None
-    """Final evaluation: EvalResult.summary() plus 'episodes' (list of EpisodeRecord dicts) and 'term_stats'."""
-    failure: str = ""
-    failure_step: int | None = None
-    checkpoint: str | None = None
-    wall_s: float = 0.0
-    steps_per_s: float = 0.0
-    device: str = ""
-    """Torch device the policy trained on ('cuda', 'cpu'): what --device auto resolved to."""
-
-    @property
-    def success_rate(self) -> float:
-        return float(self.eval["success_rate"]) if self.eval else 0.0
+    normalize_obs: bool = False
+    """VecNormalize the policy's observations (statistics saved with every checkpoint, frozen to evaluate)."""
+    normalize_reward: bool = False
+    """VecNormalize the reward being trained (by a running estimate of its discounted return's std);
+    evaluations and reported returns always use the unnormalized reward."""
+    eval_seed: int | None = None
+    """First env seed of the final evaluation's episodes; None: 20_000 + seed. Learning-curve evaluations
+    use 10_000 + seed, so a final on seeds of its own is never the data the curve chose by."""
+    final_eval_episodes: int | None = None
+    """Episodes of the final evaluation; None: eval_episodes."""
 
 
 def resolve_device(device: str) -> str:
@@ -113,16 +91,58 @@ def build_reward(job: TrainJob, fields: tuple[str, ...]):
                                          limits=sandbox_limits(job.spare_core)))
 
 
+def takes_memory(code: str | None) -> bool:
+    """True when compute_reward takes the per-environment `memory` argument (a 4th parameter)."""
+    import ast
+
+    try:
+        tree = ast.parse(code or "")
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "compute_reward":
+            return len(node.args.args) >= 4
+    return False
+
+
 def make_vec_env(card: EnvCard, n_envs: int, seed: int, max_episode_steps: int | None = None,
-                 fields: tuple[str, ...] | None = None):
-    """A DummyVecEnv of the card's env (FieldProbe included). Dummy: one core per candidate already."""
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+                 fields: tuple[str, ...] | None = None, *, seed_resets: bool = True):
+    """A DummyVecEnv of the card's env (FieldProbe included), env i seeded with seed + i.
+
+    Dummy, not Subproc: candidates already train one per core. `seed_resets=False` leaves the first
+    reset unseeded, for a continuation whose RNG streams are restored from a checkpoint instead.
+    """
+    from stable_baselines3.common.vec_env import DummyVecEnv
 
     from reward_coder.envs import env_fns
 
     venv = DummyVecEnv(env_fns(card, n_envs, seed, max_episode_steps=max_episode_steps, fields=fields))
-    venv.seed(seed)
-    return VecMonitor(venv)
+    if seed_resets:
+        venv.seed(seed)
+    return venv
+
+
+def training_env(venv, reward_fn, card: EnvCard, fields: tuple[str, ...], *, normalize_obs: bool = False,
+                 normalize_reward: bool = False, gamma: float = 0.99):
+    """The stack training steps through, bottom to top (DESIGN):
+
+    DummyVecEnv -> probe -> RewardVecWrapper (the reward being trained; absent for the native one)
+    -> VecMonitor (so ep_rew_mean is the return of the reward being trained) -> VecNormalize (optional).
+
+    Returns (top, reward_wrapper or None, VecNormalize or None).
+    """
+    from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
+
+    from reward_coder.train.vec_reward import RewardVecWrapper
+
+    wrapper = RewardVecWrapper(venv, reward_fn, card, fields) if reward_fn is not None else None
+    top = VecMonitor(wrapper if wrapper is not None else venv)
+    normalizer = None
+    if normalize_obs or normalize_reward:
+        normalizer = VecNormalize(top, norm_obs=normalize_obs, norm_reward=normalize_reward, gamma=gamma,
+                                  clip_obs=10.0, clip_reward=10.0)
+        top = normalizer
+    return top, wrapper, normalizer
 
 
 def _algorithm_class(name: str):
@@ -134,30 +154,133 @@ def _algorithm_class(name: str):
         raise ValueError(f"unknown algorithm '{name}'; use PPO, SAC, TD3, A2C or DDPG") from None
 
 
-def _model_path(out_dir: Path) -> Path:
-    return out_dir / "model.zip"
+ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "elu": "ELU", "leaky_relu": "LeakyReLU", "gelu": "GELU"}
+"""Names a card may give policy_kwargs.activation_fn (YAML cannot hold a torch class)."""
+
+
+def model_kwargs(hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """Card hyperparameters as SB3 keyword arguments: policy_kwargs.activation_fn 'relu' -> torch.nn.ReLU."""
+    kwargs = dict(hyperparameters)
+    policy_kwargs = dict(kwargs.get("policy_kwargs") or {})
+    activation = policy_kwargs.get("activation_fn")
+    if isinstance(activation, str):
+        import torch
+
+        name = ACTIVATIONS.get(activation.lower())
+        if name is None:
+            raise ValueError(f"unknown activation_fn '{activation}'; use one of {', '.join(ACTIVATIONS)}")
+        policy_kwargs["activation_fn"] = getattr(torch.nn, name)
+    if policy_kwargs:
+        kwargs["policy_kwargs"] = policy_kwargs
+    return kwargs
+
+
+MODEL_FILE = "model.zip"
+NORMALIZE_FILE = "vecnormalize.pkl"
+BUFFER_FILE = "replay_buffer.pkl"
+RNG_FILE = "rng.pkl"
+
+
+def _rng_state(model, venv) -> dict[str, Any]:
+    """Every RNG stream a continuation must pick up: python, numpy, torch, each env and action space."""
+    import random
+
+    import torch
+
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "model_action_space": model.action_space.np_random.bit_generator.state,
+        "envs": [env.unwrapped.np_random.bit_generator.state for env in venv.envs],
+        "env_action_spaces": [env.action_space.np_random.bit_generator.state for env in venv.envs],
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _restore_rng(state: dict[str, Any], model, venv) -> None:
+    """Undo the reseeding SB3's load() does (it calls env.seed(seed): rung 0's start states again)."""
+    import random
+
+    import torch
+
+    from reward_coder.envs import continue_streams
+
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    model.action_space.np_random.bit_generator.state = state["model_action_space"]
+    venv._reset_seeds()
+    for env, env_state, space_state in zip(venv.envs, state["envs"], state["env_action_spaces"]):
+        continue_streams(env)
+        env.unwrapped.np_random.bit_generator.state = env_state
+        env.action_space.np_random.bit_generator.state = space_state
+
+
+def _write_pickle(value: Any):
+    def write(path: Path) -> None:
+        import pickle
+
+        with open(path, "wb") as handle:
+            pickle.dump(value, handle)
+
+    return write
+
+
+def _read_pickle(path: Path) -> Any:
+    import pickle
+
+    with open(path, "rb") as handle:
+        return pickle.load(handle)  # noqa: S301 - our own checkpoint, verified against its manifest hash
+
+
+def save_training_state(out_dir: Path, model, venv, normalizer, curve: list[CurvePoint]):
+    """One atomic checkpoint: model and optimizer, normalization statistics, replay buffer, RNG streams."""
+    from reward_coder.train.checkpoint import save_checkpoint
+
+    writers: dict[str, Any] = {MODEL_FILE: lambda path: model.save(path)}
+    if normalizer is not None:
+        writers[NORMALIZE_FILE] = lambda path: normalizer.save(path)
+    if getattr(model, "replay_buffer", None) is not None:
+        writers[BUFFER_FILE] = lambda path: model.save_replay_buffer(path)
+    writers[RNG_FILE] = _write_pickle(_rng_state(model, venv))
+    checkpoint = save_checkpoint(out_dir, int(model.num_timesteps), writers)
+    _save_curve(out_dir, curve)
+    return checkpoint
 
 
 def train_candidate(job: TrainJob) -> TrainOutcome:
     """Train (or continue training) one candidate to job.total_timesteps, evaluating every eval_every steps.
+
+    A continuation loads the newest whole checkpoint (model, optimizer, VecNormalize statistics,
+    replay buffer, RNG streams), so a rung picks up where the last one stopped; a broken newest
+    checkpoint falls back to the one before it, and with none whole the candidate starts again.
+    Evaluations use frozen normalization statistics and score the unnormalized reward.
 
     Never raises for candidate faults: a reward that fails (exception, NaN, a dead worker) ends the
     training with status 'reward_failed' and the step and message; anything else is 'crashed'.
     """
     import torch
 
-    from reward_coder.evaluate import evaluate_policy
     from reward_coder.reward.fields import fields_used
     from reward_coder.sandbox import RewardFailure
+    from reward_coder.train.checkpoint import latest_checkpoint
     from reward_coder.train.tb_callback import log_evaluation, trainer_callbacks
-    from reward_coder.train.vec_reward import RewardVecWrapper
 
     torch.set_num_threads(job.torch_threads)
     started = time.monotonic()
     out_dir = Path(job.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    curve = list(_load_curve(out_dir))
-    reward_fn = None
+    checkpoint, notes = latest_checkpoint(out_dir)
+    notes = list(notes)
+    if notes:
+        notes.append(f"continued from {checkpoint.folder.name}" if checkpoint else "no whole checkpoint: trained from the start")
+    curve = [p for p in _load_curve(out_dir) if checkpoint is not None and p.timesteps <= checkpoint.timesteps]
+    reward_fn = eval_reward = None
     venv = None
     model = None
     timesteps = 0
@@ -165,22 +288,36 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
         # the envs probe, and the sandbox receives, only the fields the reward code reads
         fields = fields_used(job.code or "", job.card.field_names()) if job.reward_kind != "native" else ()
         reward_fn = build_reward(job, fields)
-        venv = make_vec_env(job.card, job.n_envs, job.seed, job.max_episode_steps, fields=fields)
-        wrapper = None
-        if reward_fn is not None:
-            wrapper = RewardVecWrapper(venv, reward_fn, job.card, fields)
-            venv = wrapper
+        # a reward with per-episode memory gets its own worker for evaluation, so training memory stays intact
+        eval_reward = build_reward(job, fields) if reward_fn is not None and takes_memory(job.code) else reward_fn
+        base = make_vec_env(job.card, job.n_envs, job.seed, job.max_episode_steps, fields=fields,
+                            seed_resets=checkpoint is None)
+        venv, wrapper, normalizer = training_env(
+            base, reward_fn, job.card, fields, normalize_obs=job.normalize_obs,
+            normalize_reward=job.normalize_reward,
+            gamma=float(job.hyperparameters.get("gamma", 0.99)))
         algo = _algorithm_class(job.algorithm)
         device = resolve_device(job.device)
         tb = str(out_dir / "tb") if job.tensorboard and _has_tensorboard() else None
-        if _model_path(out_dir).exists():
-            model = algo.load(_model_path(out_dir), env=venv, device=device)
+        if checkpoint is not None:
+            if normalizer is not None and checkpoint.has(NORMALIZE_FILE):
+                from stable_baselines3.common.vec_env import VecNormalize
+
+                normalizer = VecNormalize.load(str(checkpoint.path(NORMALIZE_FILE)), normalizer.venv)
+                venv = normalizer
+            model = algo.load(checkpoint.path(MODEL_FILE), env=venv, device=device, tensorboard_log=tb)
+            if checkpoint.has(BUFFER_FILE):
+                model.load_replay_buffer(checkpoint.path(BUFFER_FILE))
+            if checkpoint.has(RNG_FILE):
+                _restore_rng(_read_pickle(checkpoint.path(RNG_FILE)), model, base)
         else:
             model = algo("MlpPolicy", venv, seed=job.seed, device=device, verbose=0, tensorboard_log=tb,
-                         **job.hyperparameters)
+                         **model_kwargs(job.hyperparameters))
         timesteps = int(model.num_timesteps)
 
         def policy(obs: np.ndarray) -> np.ndarray:
+            if normalizer is not None:
+                obs = normalizer.normalize_obs(obs)  # frozen statistics: normalize_obs never updates them
             action, _ = model.predict(obs, deterministic=True)
             return action
 
@@ -191,40 +328,66 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
             model.learn(total_timesteps=chunk, reset_num_timesteps=False, progress_bar=False,
                         tb_log_name="train", callback=trainer_callbacks(out_dir))
             timesteps = int(model.num_timesteps)
-            evaluation = evaluate_policy(policy, job.card, job.success, episodes=job.eval_episodes,
-                                         seed=10_000 + job.seed, max_episode_steps=job.max_episode_steps)
-            curve.append(CurvePoint(timesteps, evaluation.success_rate, evaluation.metric_mean,
-                                    evaluation.native_return_mean, evaluation.length_mean,
-                                    time.monotonic() - started))
-            model.save(_model_path(out_dir))
-            _save_curve(out_dir, curve)
+            evaluation = _evaluate(job, policy, eval_reward, seed=10_000 + job.seed)
+            curve.append(curve_point(timesteps, evaluation, time.monotonic() - started))
+            save_training_state(out_dir, model, base, normalizer, curve)
             log_evaluation(model, curve[-1])
         steps_per_s = (timesteps - segment_steps_start) / max(time.monotonic() - segment_start, 1e-9)
-        final = evaluate_policy(policy, job.card, job.success, episodes=job.eval_episodes,
-                                seed=20_000 + job.seed, reward_fn=reward_fn,
-                                max_episode_steps=job.max_episode_steps)
+        final_seed = job.eval_seed if job.eval_seed is not None else 20_000 + job.seed
+        final = _evaluate(job, policy, eval_reward, seed=final_seed, episodes=job.final_eval_episodes)
+        latest, _ = latest_checkpoint(out_dir)
         return TrainOutcome(
             candidate_id=job.candidate_id, status="ok", timesteps=timesteps, curve=tuple(curve),
             train_term_stats=wrapper.term_log.summary() if wrapper else {},
-            eval=_eval_record(final), checkpoint=str(_model_path(out_dir)),
+            eval=_eval_record(final), checkpoint=str(latest.path(MODEL_FILE)) if latest else None,
             wall_s=time.monotonic() - started, steps_per_s=steps_per_s, device=str(model.device),
+            seed=job.seed, eval_seed=final_seed, normalized=normalizer is not None, notes=tuple(notes),
         )
     except RewardFailure as failure:
         return TrainOutcome(
             candidate_id=job.candidate_id, status="reward_failed", timesteps=timesteps, curve=tuple(curve),
             failure=str(failure), failure_step=getattr(failure, "step", None), wall_s=time.monotonic() - started,
+            seed=job.seed, notes=tuple(notes),
         )
     except Exception as err:  # noqa: BLE001 - a candidate's training must fail alone, with its message
         (out_dir / "crash.txt").write_text(traceback.format_exc())
         return TrainOutcome(
             candidate_id=job.candidate_id, status="crashed", timesteps=timesteps, curve=tuple(curve),
-            failure=f"{type(err).__name__}: {err}", wall_s=time.monotonic() - started,
+            failure=f"{type(err).__name__}: {err}", wall_s=time.monotonic() - started, seed=job.seed,
+            notes=tuple(notes),
         )
     finally:
         if venv is not None:
             venv.close()
         elif reward_fn is not None:
             reward_fn.close()
+        if eval_reward is not None and eval_reward is not reward_fn:
+            eval_reward.close()
+
+
+def _evaluate(job: TrainJob, policy, reward_fn, *, seed: int, episodes: int | None = None):
+    from reward_coder.evaluate import evaluate_policy
+
+    return evaluate_policy(policy, job.card, job.success, episodes=episodes or job.eval_episodes, seed=seed,
+                           reward_fn=reward_fn, max_episode_steps=job.max_episode_steps)
+
+
+def curve_point(timesteps: int, evaluation, wall_s: float) -> CurvePoint:
+    """A learning-curve point from an evaluation: task metric, both returns, progress, per-term sums."""
+    episodes = evaluation.episodes
+    term_means: dict[str, float] = {}
+    for episode in episodes:
+        for name, value in episode.term_sums.items():
+            term_means[name] = term_means.get(name, 0.0) + value / len(episodes)
+    returns = [e.candidate_return for e in episodes if getattr(e, "candidate_return", None) is not None]
+    progress = [e.progress for e in episodes if getattr(e, "progress", None) is not None]
+    return CurvePoint(
+        timesteps, evaluation.success_rate, evaluation.metric_mean, evaluation.native_return_mean,
+        evaluation.length_mean, wall_s,
+        candidate_return=float(np.mean(returns)) if returns else None,
+        progress=float(np.mean(progress)) if progress else None,
+        term_means=term_means, episodes=len(episodes),
+    )
 
 
 def _has_tensorboard() -> bool:
@@ -258,7 +421,10 @@ def _load_curve(out_dir: Path) -> list[CurvePoint]:
     path = out_dir / "curve.json"
     if not path.exists():
         return []
-    return [CurvePoint(**p) for p in json.loads(path.read_text())]
+    try:
+        return [curve_point_from_dict(p) for p in json.loads(path.read_text())]
+    except (ValueError, TypeError):  # a curve we cannot read is rebuilt from the checkpoints' evaluations on
+        return []
 
 
 def rollout_size(algorithm: str, n_envs: int, hyperparameters: dict[str, Any]) -> int:
@@ -271,19 +437,3 @@ def rollout_size(algorithm: str, n_envs: int, hyperparameters: dict[str, Any]) -
 
 def with_budget(job: TrainJob, total_timesteps: int) -> TrainJob:
     return replace(job, total_timesteps=total_timesteps)
-
-
-def outcome_to_dict(outcome: TrainOutcome) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(outcome)
-
-
-def outcome_from_dict(data: dict[str, Any]) -> TrainOutcome:
-    return TrainOutcome(
-        **{
-            **data,
-            "curve": tuple(CurvePoint(**p) for p in data.get("curve", ())),
-            "train_term_stats": {k: TermStats(**v) for k, v in data.get("train_term_stats", {}).items()},
-        }
-    )

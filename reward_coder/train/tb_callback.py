@@ -1,13 +1,15 @@
 """TensorBoard scalars a reward designer wants next to SB3's own, and a progress file for live displays.
 
-SB3 already writes `rollout/ep_rew_mean` (the candidate's reward) and its losses under
-`training/<id>/tb/`. What it cannot know is how that reward splits into terms, what the env's own
-(native) return was, and how the policy did on the task's success metric. These go to the same
-logger, so they sit in the same TensorBoard run:
+SB3 writes its losses and `rollout/ep_rew_mean` under `training/<id>/tb/`; VecMonitor sits above
+the reward wrapper, so ep_rew_mean is the return of the reward being trained (before VecNormalize).
+So that no one has to know that, both returns are also logged under names of their own, with how
+the reward splits into terms and how the policy did on the task's success metric:
 
-  reward_terms/<term>           mean episode sum of each reward term (last `window` episodes)
-  reward_terms/native_return    mean episode return of the env's own reward (same episodes)
-  eval/success_rate, eval/native_return, eval/metric, eval/episode_length   after each evaluation
+  rollout/candidate_return_mean  mean episode return of the reward being trained (last `window` episodes)
+  rollout/native_return_mean     mean episode return of the env's own reward (same episodes)
+  reward_terms/<term>            mean episode sum of each reward term (same episodes)
+  eval/success_rate, eval/candidate_return, eval/native_return, eval/metric, eval/progress,
+  eval/episode_length            after each evaluation (deterministic policy, unnormalized rewards)
 
 Hooked into train_candidate with `callback=trainer_callbacks(out_dir)` on `model.learn(...)`, and
 `log_evaluation(model, point)` after each evaluation.
@@ -30,10 +32,11 @@ PROGRESS_FILE = "progress.json"
 
 
 class RewardTermsCallback(BaseCallback):
-    """Logs per-term reward means and the native return of finished episodes at the end of each rollout.
+    """Logs both returns and per-term means of finished episodes at the end of each rollout.
 
-    Reads `info["episode_terms"]` and `info["episode_native_return"]`, which RewardVecWrapper adds when
-    an episode ends, so it needs no reference to the wrapper (and logs nothing for the native reward).
+    Reads VecMonitor's `info["episode"]["r"]` (the return of the reward being trained) and
+    `info["episode_terms"]` / `info["episode_native_return"]`, which RewardVecWrapper adds when an
+    episode ends; with no wrapper (the env's own reward) both returns are the monitor's.
     """
 
     def __init__(self, window: int = 100) -> None:
@@ -41,22 +44,27 @@ class RewardTermsCallback(BaseCallback):
         super().__init__()
         self._terms: deque[dict[str, float]] = deque(maxlen=window)
         self._native: deque[float] = deque(maxlen=window)
+        self._candidate: deque[float] = deque(maxlen=window)
 
     def _on_step(self) -> bool:
         for info in self.locals.get("infos", ()):
+            episode = info.get("episode")
+            if episode is None:
+                continue
+            self._candidate.append(float(episode["r"]))
             terms = info.get("episode_terms")
             if terms is not None:
                 self._terms.append(dict(terms))
             native = info.get("episode_native_return")
-            if native is not None:
-                self._native.append(float(native))
+            self._native.append(float(episode["r"] if native is None else native))
         return True
 
     def _on_rollout_end(self) -> None:
         for name, value in mean_terms(self._terms).items():
             self.logger.record(f"reward_terms/{name}", value)
-        if self._native:
-            self.logger.record("reward_terms/native_return", float(np.mean(self._native)))
+        if self._candidate:
+            self.logger.record("rollout/candidate_return_mean", float(np.mean(self._candidate)))
+            self.logger.record("rollout/native_return_mean", float(np.mean(self._native)))
 
 
 class ProgressFileCallback(BaseCallback):
@@ -121,6 +129,10 @@ def log_evaluation(model: Any, point: Any) -> None:
     """
     model.logger.record("eval/success_rate", float(point.success_rate))
     model.logger.record("eval/native_return", float(point.native_return))
+    if getattr(point, "candidate_return", None) is not None:
+        model.logger.record("eval/candidate_return", float(point.candidate_return))
+    if getattr(point, "progress", None) is not None:
+        model.logger.record("eval/progress", float(point.progress))
     model.logger.record("eval/metric", float(point.metric))
     model.logger.record("eval/episode_length", float(point.length))
     model.logger.dump(step=int(point.timesteps))

@@ -16,6 +16,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from reward_coder.envs.sampling import fields_from_vec_step
 from reward_coder.reward.compile import RewardFunction
 from reward_coder.reward.terms import TermLog
+from reward_coder.sandbox.guard import accepts_reset
 
 
 _NO_ROWS = np.zeros(0, dtype=np.int64)
@@ -27,6 +28,8 @@ class RewardVecWrapper(VecEnvWrapper):
     info['native_reward'] keeps the env's own reward. When an episode ends, info['episode_terms']
     holds each term's sum over that episode and info['episode_native_return'] the native return.
     `term_log` accumulates per-term statistics over all steps (reset it to start a new window).
+    A reward that takes per-episode `memory` gets it emptied for every env whose episode starts: all
+    of them after reset(), and each env the step after its episode ended (SB3 auto-resets it).
     """
 
     def __init__(self, venv: VecEnv, reward_fn: RewardFunction, card: Any, fields: Sequence[str] | None = None) -> None:
@@ -42,6 +45,9 @@ class RewardVecWrapper(VecEnvWrapper):
         self._actions: np.ndarray | None = None
         self._episode_names: tuple[str, ...] = ()
         self._episode_sums = np.zeros((1, self.num_envs))
+        self._passes_reset = accepts_reset(reward_fn)
+        self._reset_rows: np.ndarray | str | None = "all"
+        """Envs whose episode starts with the next call: their per-episode `memory` is emptied first."""
 
     def _reset_infos(self) -> list[dict[str, Any]]:
         """reset_infos of the innermost VecEnv: SB3 wrappers (VecMonitor, ...) keep an empty list of their own."""
@@ -56,6 +62,7 @@ class RewardVecWrapper(VecEnvWrapper):
         self._prev = self.adapter.fields(np.asarray(obs), probes)
         self._episode_names = ()
         self._episode_sums = np.zeros((1, self.num_envs))
+        self._reset_rows = "all"
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -67,7 +74,11 @@ class RewardVecWrapper(VecEnvWrapper):
         done_idx = np.flatnonzero(dones) if dones.any() else _NO_ROWS
         reset_infos = self._reset_infos() if done_idx.size else ()
         next_fields, state_after = fields_from_vec_step(self.adapter, np.asarray(obs), infos, dones, reset_infos)
-        reward, terms = self.reward_fn(self._prev, self._actions, next_fields)
+        if self._passes_reset:
+            reward, terms = self.reward_fn(self._prev, self._actions, next_fields, reset=self._reset_rows)
+        else:
+            reward, terms = self.reward_fn(self._prev, self._actions, next_fields)
+        self._reset_rows = done_idx if done_idx.size else None
         names = tuple(terms)
         rows = self.term_log.next_row(names, self.num_envs)  # row 0 reward, then the terms
         rows[0] = reward
