@@ -11,11 +11,14 @@ from typing import Any, Mapping
 import numpy as np
 
 from reward_coder.success import lower_is_better
-from reward_coder.train.sb3 import TrainOutcome
-from reward_coder.types import EnvCard, SuccessSpec, TermStats
+from reward_coder.outcomes import TrainOutcome
+from reward_coder.types import EnvCard, FieldSpec, SuccessSpec, TermStats
 
 DOMINANCE_RATIO = 20.0
 """A term whose mean |value| is this many times the next largest drowns the others."""
+
+MAX_FIELDS_SHOWN = 8
+"""Fields listed, in card order, in the finding of episode means; task distances have findings of their own."""
 
 
 def _as_stats(value: TermStats | Mapping[str, float]) -> TermStats:
@@ -73,15 +76,87 @@ def _episode_findings(episodes: list[dict[str, Any]], card: EnvCard, success: Su
             f"{what}: mean {metrics.mean():.3g} over episodes (range {metrics.min():.3g} to {metrics.max():.3g}); "
             f"success needs {'<=' if lower_is_better(success) else '>='} {threshold}"
         )
-    means: dict[str, list[float]] = {}
-    for episode in episodes:
-        for name, value in episode.get("field_means", {}).items():
-            means.setdefault(name, []).append(value)
-    if means:
-        shown = ", ".join(f"{name} {np.mean(values):.3g}" for name, values in list(means.items())[:8])
-        findings.append(f"episode means of the fields: {shown}")
+    means = _per_key(episodes, "field_means")
+    spreads = _per_key(episodes, "field_circular_std")
+    shown = [text for spec in card.fields if (text := _field_text(spec, means, spreads))][:MAX_FIELDS_SHOWN]
+    if shown:
+        findings.append(f"episode means of the fields: {', '.join(shown)}")
+    findings.extend(_distance_findings(episodes, card))
     if len(set(lengths.tolist())) > 1:
         findings.append(f"episode length {lengths.min()}-{lengths.max()} (mean {lengths.mean():.0f})")
+    return findings
+
+
+def _circular_mean(angles: list[float]) -> float:
+    """Mean direction of angles in radians (the same statistic evaluate.py records per episode)."""
+    return float(np.arctan2(np.mean(np.sin(angles)), np.mean(np.cos(angles))))
+
+
+def _per_key(episodes: list[dict[str, Any]], record_key: str) -> dict[str, list[float]]:
+    """record_key's dict of every episode (e.g. field_means) gathered into key -> per-episode values."""
+    gathered: dict[str, list[float]] = {}
+    for episode in episodes:
+        for key, value in (episode.get(record_key) or {}).items():
+            gathered.setdefault(key, []).append(float(value))
+    return gathered
+
+
+def _field_text(spec: FieldSpec, means: Mapping[str, list[float]], spreads: Mapping[str, list[float]]) -> str:
+    """One field's episode means averaged over episodes (keys as evaluate.py writes them); '' when not recorded.
+
+    Angles are averaged circularly and shown with their mean within-episode circular std; vectors by
+    their mean norm, and their components when recorded.
+    """
+    name, unit = spec.name, f" {spec.unit}" if spec.unit else ""
+    size = int(np.prod(spec.shape)) if spec.shape else 1
+    keys = [name] if size == 1 else [f"{name}[{i}]" for i in range(size)]
+    if spec.angle:
+        keys = [k for k in keys if k in means]
+        if not keys:
+            return ""
+        centres = ", ".join(f"{_circular_mean(means[k]):.3g}" for k in keys)
+        text = f"{name} circular mean {centres if len(keys) == 1 else f'({centres})'}{unit}"
+        if all(k in spreads for k in keys):
+            widths = ", ".join(f"{np.mean(spreads[k]):.2g}" for k in keys)
+            text += f" (circular std {widths if len(keys) == 1 else f'({widths})'})"
+        return text
+    if size == 1:
+        return f"{name} {np.mean(means[name]):.3g}{unit}" if name in means else ""
+    if f"{name}|norm" not in means:
+        return ""
+    text = f"{name} norm {np.mean(means[f'{name}|norm']):.3g}{unit}"
+    if all(k in means for k in keys):
+        text += f", components ({', '.join(f'{np.mean(means[k]):.3g}' for k in keys)})"
+    return text
+
+
+def _distance_findings(episodes: list[dict[str, Any]], card: EnvCard) -> list[str]:
+    """Each task distance the card declares (final, min, mean per episode, averaged), then the progress measure."""
+    findings = []
+    units = {spec.name: f" {spec.unit}" if spec.unit else "" for spec in card.fields}
+    finals, mins, means = (_per_key(episodes, key) for key in ("distance_finals", "distance_mins", "distance_means"))
+    for spec in card.distances:
+        if spec.name not in finals:
+            continue
+        unit = units.get(spec.a, "")
+        parts = [f"final {np.mean(finals[spec.name]):.3g}{unit}"]
+        if spec.name in mins:
+            parts.append(f"min {np.mean(mins[spec.name]):.3g}{unit}")
+        if spec.name in means:
+            parts.append(f"mean {np.mean(means[spec.name]):.3g}{unit}")
+        findings.append(
+            f"task distance {spec.name} ({' '.join(spec.meaning.split())}), per episode averaged over "
+            f"{len(finals[spec.name])} episodes: {', '.join(parts)}"
+        )
+    progress = card.progress
+    values = np.array([e["progress"] for e in episodes if e.get("progress") is not None], dtype=float)
+    if progress is not None and values.size:
+        unit = next((units.get(d.a, "") for d in card.distances if d.name == progress.distance), "")
+        about = f" ({progress.description})" if progress.description else ""
+        findings.append(
+            f"progress (the {progress.reduce} of {progress.distance} in each episode, lower is better): "
+            f"{values.mean():.3g}{unit} on average, {values.min():.3g} to {values.max():.3g}{unit} across episodes{about}"
+        )
     return findings
 
 
@@ -90,7 +165,7 @@ def _curve_findings(outcome: TrainOutcome) -> list[str]:
     if len(curve) < 2:
         return []
     first, last = curve[0], curve[-1]
-    best = max(curve, key=lambda p: (p.success_rate, p.native_return))
+    best = max(curve, key=lambda p: p.success_rate)  # the first peak; the env's own return never judges
     text = (
         f"during training, success went from {first.success_rate:.2f} (at {first.timesteps} steps) to "
         f"{last.success_rate:.2f} (at {last.timesteps})"

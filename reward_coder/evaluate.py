@@ -1,18 +1,35 @@
-"""Roll out a policy and measure it on the task's own success metric, the native return and the reward terms."""
+"""Roll out a policy and measure it on the task's own success metric, the native return and the reward terms.
+
+A finished episode's trajectory of named fields is summarized for the trajectory analyzer under these keys:
+- a scalar field (or one of a single component): its name, e.g. `torso_height`;
+- a vector field: `name|norm` (the per-step Euclidean norm) and, up to MAX_COMPONENTS components,
+  `name[i]` for component i, e.g. `gripper_velocity|norm`, `gripper_velocity[0]`; longer vectors
+  (a raw `obs`) get the norm only;
+- an angle field (FieldSpec.angle): circular statistics, as `name` or `name[i]`, never a norm;
+  field_means holds the circular mean (atan2 of the mean sine and mean cosine), field_finals the
+  final angle wrapped to [-pi, pi], field_circular_std the circular standard deviation sqrt(-2 ln R);
+  angle vectors longer than MAX_COMPONENTS are left out (a norm of angles means nothing).
+The card's task distances (EnvCard.distances) are summarized per episode by their final, minimum and
+mean value, and the card's progress measure (EnvCard.progress) by its reduction.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from reward_coder.reward.compile import RewardFunction
 from reward_coder.reward.terms import TermLog
+from reward_coder.sandbox.guard import accepts_reset
 from reward_coder.success import episode_outcome
-from reward_coder.types import EnvCard, SuccessSpec, TermStats
+from reward_coder.types import DistanceSpec, EnvCard, ProgressSpec, SuccessSpec, TermStats
 
 Policy = Callable[[np.ndarray], np.ndarray]
+
+MAX_COMPONENTS = 8
+"""Vector fields with more components than this (a raw observation vector) are summarized by their norm only."""
 
 
 @dataclass(frozen=True)
@@ -24,9 +41,22 @@ class EpisodeRecord:
     success: bool
     metric: float
     field_means: dict[str, float] = field(default_factory=dict)
-    """Episode mean of each scalar field (e.g. torso_height), for the trajectory analyzer."""
+    """Episode mean of each field summary (keys as in the module docstring); circular means for angles."""
     field_finals: dict[str, float] = field(default_factory=dict)
+    """Value of each field summary after the last step (angles wrapped to [-pi, pi])."""
     term_sums: dict[str, float] = field(default_factory=dict)
+    field_circular_std: dict[str, float] = field(default_factory=dict)
+    """Circular standard deviation over the episode of each angle field (or component), in radians."""
+    distance_finals: dict[str, float] = field(default_factory=dict)
+    """Each task distance of the card after the last step."""
+    distance_mins: dict[str, float] = field(default_factory=dict)
+    """Each task distance's minimum over the episode (closest approach)."""
+    distance_means: dict[str, float] = field(default_factory=dict)
+    """Each task distance's mean over the steps of the episode."""
+    progress: float | None = None
+    """The card's progress measure for this episode (lower is better); None when the card declares none."""
+    candidate_return: float | None = None
+    """Episode return of the reward being evaluated (unnormalized); None when none was given."""
 
 
 @dataclass(frozen=True)
@@ -56,14 +86,120 @@ class EvalResult:
     def length_mean(self) -> float:
         return float(np.mean([e.length for e in self.episodes])) if self.episodes else 0.0
 
-    def summary(self) -> dict[str, float]:
+    @property
+    def progress_mean(self) -> float | None:
+        """Mean over episodes of the card's progress measure (lower is better); None when the card declares none."""
+        values = [e.progress for e in self.episodes if e.progress is not None]
+        return float(np.mean(values)) if values else None
+
+    @property
+    def distance_final_means(self) -> dict[str, float]:
+        """Mean over episodes of each task distance's final value."""
+        names = dict.fromkeys(name for e in self.episodes for name in e.distance_finals)
+        return {
+            name: float(np.mean([e.distance_finals[name] for e in self.episodes if name in e.distance_finals]))
+            for name in names
+        }
+
+    def summary(self) -> dict[str, Any]:
         return {
             "success_rate": self.success_rate,
             "metric_mean": self.metric_mean,
             "native_return_mean": self.native_return_mean,
             "native_return_std": self.native_return_std,
             "length_mean": self.length_mean,
+            "progress_mean": self.progress_mean,
+            "distance_final_means": self.distance_final_means,
         }
+
+
+def wrap_angle(values: np.ndarray) -> np.ndarray:
+    """Angles in radians wrapped to [-pi, pi)."""
+    return (np.asarray(values, dtype=np.float64) + np.pi) % (2 * np.pi) - np.pi
+
+
+def circular_mean(values: np.ndarray) -> np.ndarray:
+    """Mean direction of angles along axis 0: atan2 of the mean sine and the mean cosine."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.arctan2(np.sin(values).mean(axis=0), np.cos(values).mean(axis=0))
+
+
+def circular_std(values: np.ndarray) -> np.ndarray:
+    """Circular standard deviation sqrt(-2 ln R) along axis 0, R the mean resultant length (0 when all agree)."""
+    values = np.asarray(values, dtype=np.float64)
+    resultant = np.hypot(np.sin(values).mean(axis=0), np.cos(values).mean(axis=0))
+    return np.sqrt(-2.0 * np.log(np.clip(resultant, 1e-300, 1.0)))
+
+
+def distance_series(spec: DistanceSpec, trajectory: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The distance at every step, shape (T,): the norm of (a + offset - b) over spec.axes."""
+    a = np.asarray(trajectory[spec.a], dtype=np.float64)
+    a = a.reshape(a.shape[0], -1)
+    b = np.asarray(trajectory[spec.b], dtype=np.float64).reshape(a.shape)
+    diff = a - b + (np.asarray(spec.offset, dtype=np.float64) if spec.offset else 0.0)
+    if spec.axes:
+        diff = diff[:, list(spec.axes)]
+    return np.linalg.norm(diff, axis=1)
+
+
+def reduce_progress(spec: ProgressSpec, series: np.ndarray) -> float:
+    """One number per episode from the progress distance's series, by spec.reduce."""
+    if spec.reduce == "min":
+        return float(np.min(series))
+    if spec.reduce == "mean":
+        return float(np.mean(series))
+    return float(series[-1])
+
+
+@dataclass(frozen=True)
+class TrajectorySummary:
+    """What an EpisodeRecord keeps of an episode's field trajectory (see the module docstring for the keys)."""
+
+    field_means: dict[str, float]
+    field_finals: dict[str, float]
+    field_circular_std: dict[str, float]
+    distance_finals: dict[str, float]
+    distance_mins: dict[str, float]
+    distance_means: dict[str, float]
+    progress: float | None
+
+
+def summarize_trajectory(card: EnvCard, trajectory: Mapping[str, np.ndarray]) -> TrajectorySummary:
+    """Summarize the named fields after each step of one episode (arrays of shape (T, *field shape))."""
+    angles = {spec.name for spec in card.fields if spec.angle}
+    means: dict[str, float] = {}
+    finals: dict[str, float] = {}
+    spreads: dict[str, float] = {}
+    for name, raw in trajectory.items():
+        values = np.asarray(raw, dtype=np.float64)
+        flat = values.reshape(values.shape[0], -1)
+        size = flat.shape[1]
+        components = size <= MAX_COMPONENTS and values.ndim <= 2
+        keys = [name] if size == 1 else [f"{name}[{i}]" for i in range(size)] if components else []
+        if name in angles:
+            for i, key in enumerate(keys):
+                means[key] = float(circular_mean(flat[:, i]))
+                finals[key] = float(wrap_angle(flat[-1, i]))
+                spreads[key] = float(circular_std(flat[:, i]))
+            continue
+        if size > 1:
+            norms = np.linalg.norm(flat, axis=1)
+            means[f"{name}|norm"] = float(norms.mean())
+            finals[f"{name}|norm"] = float(norms[-1])
+        for i, key in enumerate(keys):
+            means[key] = float(flat[:, i].mean())
+            finals[key] = float(flat[-1, i])
+    series = {spec.name: distance_series(spec, trajectory) for spec in card.distances}
+    progress = card.progress
+    return TrajectorySummary(
+        field_means=means,
+        field_finals=finals,
+        field_circular_std=spreads,
+        distance_finals={name: float(s[-1]) for name, s in series.items()},
+        distance_mins={name: float(s.min()) for name, s in series.items()},
+        distance_means={name: float(s.mean()) for name, s in series.items()},
+        progress=reduce_progress(progress, series[progress.distance]) if progress is not None else None,
+    )
 
 
 def evaluate_policy(
@@ -89,6 +225,7 @@ def evaluate_policy(
     render_mode = "rgb_array" if render_episodes > 0 else None
     env = make_env(card, seed=seed, render_mode=render_mode, max_episode_steps=max_episode_steps)
     term_log = TermLog()
+    passes_reset = reward_fn is not None and accepts_reset(reward_fn)
     records, frames = [], []
     try:
         for episode in range(episodes):
@@ -97,12 +234,20 @@ def evaluate_policy(
             trajectory: dict[str, list[np.ndarray]] = {}
             infos, native_return, terminated, truncated, length = [], 0.0, False, False, 0
             term_sums: dict[str, float] = {}
+            own_return = 0.0
+            reset: str | None = "all"  # a reward's per-episode memory starts empty with every episode
             while not (terminated or truncated):
                 action = np.asarray(policy(np.asarray(obs)))
                 obs, native, terminated, truncated, info = env.step(action)
                 fields = adapter.fields(np.asarray(obs)[None], [info.get("rc_probe", {})])
                 if reward_fn is not None:
-                    reward, terms = reward_fn(prev, action.reshape(1, -1).astype(np.float64), fields)
+                    batch_action = action.reshape(1, -1).astype(np.float64)
+                    if passes_reset:
+                        reward, terms = reward_fn(prev, batch_action, fields, reset=reset)
+                    else:
+                        reward, terms = reward_fn(prev, batch_action, fields)
+                    reset = None
+                    own_return += float(reward[0])
                     term_log.add(reward, terms)
                     for name, values in terms.items():
                         term_sums[name] = term_sums.get(name, 0.0) + float(values[0])
@@ -116,7 +261,7 @@ def evaluate_policy(
                     frames.append(env.render())
             stacked = {name: np.stack(values) for name, values in trajectory.items()}
             outcome = episode_outcome(success, stacked, native_return, length, infos)
-            scalar = {n: v.reshape(v.shape[0], -1) for n, v in stacked.items() if v[0].size == 1}
+            summary = summarize_trajectory(card, stacked)
             records.append(
                 EpisodeRecord(
                     length=length,
@@ -124,9 +269,15 @@ def evaluate_policy(
                     native_return=native_return,
                     success=outcome.success,
                     metric=outcome.metric,
-                    field_means={n: float(v.mean()) for n, v in scalar.items()},
-                    field_finals={n: float(v[-1, 0]) for n, v in scalar.items()},
+                    field_means=summary.field_means,
+                    field_finals=summary.field_finals,
                     term_sums=term_sums,
+                    field_circular_std=summary.field_circular_std,
+                    distance_finals=summary.distance_finals,
+                    distance_mins=summary.distance_mins,
+                    distance_means=summary.distance_means,
+                    progress=summary.progress,
+                    candidate_return=own_return if reward_fn is not None else None,
                 )
             )
     finally:

@@ -109,6 +109,51 @@ class FieldSpec:
     unit: str
     source: str
     """How the adapter derives it: e.g. 'obs[0]', 'sim: data.qpos[1]', 'atan2(obs[1], obs[0])'."""
+    angle: bool = False
+    """True for an angle in radians whose value matters modulo 2 pi (a wrapped angle such as pendulum's
+    theta, or an orientation about a hinge): its episode statistics are circular, so a pole hanging at
+    +pi and -pi alternately averages to pi, not 0."""
+
+
+@dataclass(frozen=True)
+class DistanceSpec:
+    """A task distance the card declares between two fields (e.g. hand to object, object to goal).
+
+    The analyzer reports it per episode and a ProgressSpec may grade candidates by it. It is the
+    Euclidean norm of (a + offset - b) over `axes`, so it can be written to equal what the env's own
+    success test thresholds (Meta-World's button-press measures only y, faucet-open offsets the handle).
+    """
+
+    name: str
+    a: str
+    """Field name of the first end."""
+    b: str
+    """Field name of the second end; same shape as `a`."""
+    meaning: str
+    axes: tuple[int, ...] = ()
+    """Components of the (vector) fields that count; () for all of them."""
+    offset: tuple[float, ...] = ()
+    """Added to field `a` before measuring (one number per component); () for none."""
+
+
+PROGRESS_REDUCTIONS = ("final", "min", "mean")
+"""How a ProgressSpec turns a distance's per-step series into one number per episode."""
+
+
+@dataclass(frozen=True)
+class ProgressSpec:
+    """The graded progress measure of a card: one of its distances, reduced over an episode; lower is better.
+
+    It breaks ties between candidates when the success metric is binary (DESIGN.md, selection).
+    """
+
+    distance: str
+    """Name of one of the card's distances."""
+    reduce: str = "final"
+    """'final' (value after the last step), 'min' (closest approach: the graded form of a success test
+    that counts if it holds at any step) or 'mean' (over the steps of the episode)."""
+    description: str = ""
+    """What the measure is and what success needs of it, for reports and the analyzer."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +188,10 @@ class TrainDefaults:
     max_episode_steps: int = 1000
     eval_episodes: int = 10
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    normalize_obs: bool = False
+    """VecNormalize the observations (card `train.normalize: {obs: true}`; `normalize: true` sets both)."""
+    normalize_reward: bool = False
+    """VecNormalize the reward being trained, whichever it is (candidate, the env's own, sparse)."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +222,10 @@ class EnvCard:
     native_reward: str = ""
     """Plain description of the environment's own reward, for reports (never shown to the designer)."""
     uses_memory: bool = False
+    distances: tuple[DistanceSpec, ...] = ()
+    """Task distances the analyzer reports per episode (never shown to the designer as fields)."""
+    progress: ProgressSpec | None = None
+    """Graded progress measure for selection tie-breaks (lower is better); None when the card declares none."""
 
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)

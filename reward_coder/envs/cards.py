@@ -17,7 +17,17 @@ from typing import Any
 from reward_coder.envs.adapters.base import UnsupportedEnvError, get_adapter
 from reward_coder.yamlfile import read_yaml
 from reward_coder.errors import CardError
-from reward_coder.types import ActionSpec, EnvCard, FieldSpec, SuccessSpec, TaskSpec, TrainDefaults
+from reward_coder.types import (
+    PROGRESS_REDUCTIONS,
+    ActionSpec,
+    DistanceSpec,
+    EnvCard,
+    FieldSpec,
+    ProgressSpec,
+    SuccessSpec,
+    TaskSpec,
+    TrainDefaults,
+)
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -35,6 +45,8 @@ _CARD_KEYS = {
     "tasks": False,
     "make_kwargs": False,
     "uses_memory": False,
+    "distances": False,
+    "progress": False,
 }
 """Top-level keys of a card; True = required."""
 
@@ -159,6 +171,8 @@ def _parse_card(raw: Any, reader: _Reader) -> EnvCard:
     train = _train(card["train"], reader)
     success = _success(card["success"], "success", shapes, reader)
     tasks = _tasks(card.get("tasks", []) or [], shapes, reader)
+    distances = _distances(card.get("distances", []) or [], fields, reader)
+    progress = _progress(card["progress"], distances, reader) if card.get("progress") is not None else None
     return EnvCard(
         id=card_id,
         env_id=env_id,
@@ -172,6 +186,8 @@ def _parse_card(raw: Any, reader: _Reader) -> EnvCard:
         make_kwargs=make_kwargs,
         native_reward=native_reward,
         uses_memory=uses_memory,
+        distances=distances,
+        progress=progress,
     )
 
 
@@ -181,7 +197,7 @@ def _fields(value: Any, reader: _Reader) -> tuple[FieldSpec, ...]:
     for i, item in enumerate(reader.items(value, "fields")):
         key = f"fields[{i}]"
         entry = reader.mapping(item, key)
-        reader.keys(entry, key, ("name", "shape", "meaning", "unit", "source"), ())
+        reader.keys(entry, key, ("name", "shape", "meaning", "unit", "source"), ("angle",))
         name = reader.text(entry["name"], f"{key}.name", pattern=_FIELD_NAME, hint="a Python identifier in lowercase")
         if name in seen:
             raise reader.fail(f"{key}.name", f"repeats the field '{name}'; field names must be unique")
@@ -189,6 +205,9 @@ def _fields(value: Any, reader: _Reader) -> tuple[FieldSpec, ...]:
         unit = entry["unit"]
         if not isinstance(unit, str):
             raise reader.fail(f"{key}.unit", f"must be text ('' for a unitless value), got {_shown(unit)}")
+        angle = reader.boolean(entry.get("angle", False), f"{key}.angle")
+        if angle and unit.strip() != "rad":
+            raise reader.fail(f"{key}.angle", f"is true, so the unit must be 'rad', got {unit!r}")
         specs.append(
             FieldSpec(
                 name=name,
@@ -196,9 +215,88 @@ def _fields(value: Any, reader: _Reader) -> tuple[FieldSpec, ...]:
                 meaning=reader.text(entry["meaning"], f"{key}.meaning"),
                 unit=unit.strip(),
                 source=reader.text(entry["source"], f"{key}.source"),
+                angle=angle,
             )
         )
     return tuple(specs)
+
+
+def _distances(value: Any, fields: tuple[FieldSpec, ...], reader: _Reader) -> tuple[DistanceSpec, ...]:
+    """Task distances between two fields of the same shape (a scalar or a vector), named apart from fields."""
+    by_name = {f.name: f for f in fields}
+    specs: list[DistanceSpec] = []
+    for i, item in enumerate(reader.items(value, "distances", allow_empty=True)):
+        key = f"distances[{i}]"
+        entry = reader.mapping(item, key)
+        reader.keys(entry, key, ("name", "between", "meaning"), ("axes", "offset"))
+        name = reader.text(entry["name"], f"{key}.name", pattern=_FIELD_NAME, hint="a Python identifier in lowercase")
+        if name in by_name:
+            raise reader.fail(f"{key}.name", f"is '{name}', which is a field of this card; name the distance apart from the fields")
+        if any(spec.name == name for spec in specs):
+            raise reader.fail(f"{key}.name", f"repeats the distance '{name}'; distance names must be unique")
+        between = entry["between"]
+        if not isinstance(between, list) or len(between) != 2 or not all(isinstance(b, str) for b in between):
+            raise reader.fail(f"{key}.between", f"must list two field names, e.g. [tcp_pos, obj_pos], got {_shown(between)}")
+        ends = []
+        for end in between:
+            if end not in by_name:
+                raise reader.fail(f"{key}.between", f"names '{end}', which is not a field of this card; use one of {', '.join(by_name)}")
+            ends.append(by_name[end])
+        a, b = ends
+        if a.shape != b.shape:
+            raise reader.fail(
+                f"{key}.between",
+                f"joins '{a.name}' (shape {list(a.shape)}) and '{b.name}' (shape {list(b.shape)}); both need the same shape",
+            )
+        if len(a.shape) > 1:
+            raise reader.fail(f"{key}.between", f"joins fields of shape {list(a.shape)}; use scalar or vector fields")
+        if a.angle or b.angle:
+            raise reader.fail(f"{key}.between", f"joins the angle field '{(a if a.angle else b).name}'; distances are between positions")
+        size = a.shape[0] if a.shape else 1
+        axes = _axes(entry.get("axes"), f"{key}.axes", size, reader)
+        offset = _offset(entry.get("offset"), f"{key}.offset", size, reader)
+        specs.append(DistanceSpec(
+            name=name, a=a.name, b=b.name, meaning=reader.text(entry["meaning"], f"{key}.meaning"),
+            axes=axes, offset=offset,
+        ))
+    return tuple(specs)
+
+
+def _axes(value: Any, key: str, size: int, reader: _Reader) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    valid = isinstance(value, list) and bool(value) and all(
+        not isinstance(v, bool) and isinstance(v, int) and 0 <= v < size for v in value
+    )
+    if not valid or len(set(value)) != len(value):
+        raise reader.fail(key, f"must list distinct component indices in [0, {size}) (e.g. [1] for y only), got {_shown(value)}")
+    return tuple(value)
+
+
+def _offset(value: Any, key: str, size: int, reader: _Reader) -> tuple[float, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) != size:
+        raise reader.fail(key, f"must list {size} numbers (one per component of the fields), got {_shown(value)}")
+    return tuple(reader.number(v, f"{key}[{j}]") for j, v in enumerate(value))
+
+
+def _progress(value: Any, distances: tuple[DistanceSpec, ...], reader: _Reader) -> ProgressSpec:
+    """The graded progress measure: one of the card's distances, reduced over an episode (lower is better)."""
+    spec = reader.mapping(value, "progress")
+    reader.keys(spec, "progress", ("distance",), ("reduce", "description"))
+    distance = reader.text(spec["distance"], "progress.distance")
+    names = [d.name for d in distances]
+    if distance not in names:
+        known = ", ".join(names) or "none declared"
+        raise reader.fail("progress.distance", f"names '{distance}', which is not one of the card's distances ({known}); declare it under distances")
+    reduce = spec.get("reduce", "final")
+    if reduce not in PROGRESS_REDUCTIONS:
+        raise reader.fail("progress.reduce", f"is {_shown(reduce)}; use one of {', '.join(PROGRESS_REDUCTIONS)}")
+    description = spec.get("description", "")
+    if not isinstance(description, str):
+        raise reader.fail("progress.description", f"must be text, got {_shown(description)}")
+    return ProgressSpec(distance=distance, reduce=reduce, description=" ".join(description.split()))
 
 
 def _check_adapter(
@@ -243,8 +341,10 @@ def _action(value: Any, reader: _Reader) -> ActionSpec:
 
 def _train(value: Any, reader: _Reader) -> TrainDefaults:
     train = reader.mapping(value, "train")
-    keys = ("algorithm", "total_timesteps", "n_envs", "max_episode_steps", "eval_episodes", "hyperparameters")
+    keys = ("algorithm", "total_timesteps", "n_envs", "max_episode_steps", "eval_episodes", "hyperparameters",
+            "normalize")
     reader.keys(train, "train", keys[:5], keys[5:])
+    normalize_obs, normalize_reward = _normalize(train.get("normalize", False), reader)
     return TrainDefaults(
         algorithm=reader.text(train["algorithm"], "train.algorithm"),
         total_timesteps=reader.integer(train["total_timesteps"], "train.total_timesteps", minimum=1),
@@ -252,7 +352,19 @@ def _train(value: Any, reader: _Reader) -> TrainDefaults:
         max_episode_steps=reader.integer(train["max_episode_steps"], "train.max_episode_steps", minimum=1),
         eval_episodes=reader.integer(train["eval_episodes"], "train.eval_episodes", minimum=1),
         hyperparameters=dict(reader.mapping(train.get("hyperparameters", {}) or {}, "train.hyperparameters")),
+        normalize_obs=normalize_obs,
+        normalize_reward=normalize_reward,
     )
+
+
+def _normalize(value: Any, reader: _Reader) -> tuple[bool, bool]:
+    """`normalize: true` (observations and reward), `false`, or `{obs: bool, reward: bool}`."""
+    if isinstance(value, bool):
+        return value, value
+    spec = reader.mapping(value, "train.normalize")
+    reader.keys(spec, "train.normalize", (), ("obs", "reward"))
+    return (reader.boolean(spec.get("obs", False), "train.normalize.obs"),
+            reader.boolean(spec.get("reward", False), "train.normalize.reward"))
 
 
 def _success(value: Any, key: str, shapes: dict[str, tuple[int, ...]], reader: _Reader) -> SuccessSpec:

@@ -157,3 +157,108 @@ def test_layout_changing_make_kwargs_are_rejected(write_card) -> None:
         load_card(write_card(data))
     data["make_kwargs"] = {"ctrl_cost_weight": 0.2}  # harmless to the layout
     assert load_card(write_card(data)).make_kwargs == {"ctrl_cost_weight": 0.2}
+
+
+# --------------------------------------------------------------------------------------------------
+# angle fields, task distances and the progress measure
+# --------------------------------------------------------------------------------------------------
+
+
+def _with_distances(data: dict) -> dict:
+    """halfcheetah's card plus two distances (a scalar pair and a vector pair) and a progress measure."""
+    data = copy.deepcopy(data)
+    data["distances"] = [
+        {"name": "height_gap", "between": ["torso_height", "x_position"], "meaning": "torso height minus x"},
+        {"name": "feet_apart", "between": ["foot_height", "foot_contact"], "axes": [1], "offset": [0.5, 0.0],
+         "meaning": "front foot height against its contact flag"},
+    ]
+    data["progress"] = {"distance": "feet_apart", "reduce": "min", "description": "lower is nearer"}
+    return data
+
+
+def test_card_declares_angles_distances_and_progress(write_card) -> None:
+    from reward_coder.types import DistanceSpec, ProgressSpec
+
+    card = load_card(write_card(_with_distances(load_card_data("halfcheetah"))))
+    assert [f.name for f in card.fields if f.angle] == ["torso_angle", "joint_angles"]
+    assert card.distances == (
+        DistanceSpec("height_gap", "torso_height", "x_position", "torso height minus x"),
+        DistanceSpec("feet_apart", "foot_height", "foot_contact", "front foot height against its contact flag",
+                     axes=(1,), offset=(0.5, 0.0)),
+    )
+    assert card.progress == ProgressSpec("feet_apart", "min", "lower is nearer")
+    plain = load_card(write_card(load_card_data("mountaincar")))
+    assert plain.distances == () and plain.progress is None
+
+
+def test_every_manipulation_card_declares_its_success_distance_as_progress() -> None:
+    for path in PACKAGED:
+        card = load_card(path)
+        if card.family not in ("metaworld", "fetch"):
+            assert card.progress is None
+            continue
+        assert card.progress is not None, card.id
+        assert card.progress.reduce == ("min" if card.family == "metaworld" else "final"), card.id
+        assert card.progress.distance in {d.name for d in card.distances}
+        assert "success needs" in card.progress.description
+
+
+def test_distances_and_progress_stay_out_of_the_designer_text() -> None:
+    from reward_coder.envs import describe_card
+
+    for card_id in ("metaworld-push", "fetch-push"):
+        card = load_card(data_dir("envs") / f"{card_id}.yaml")
+        text = describe_card(card)
+        assert "obj_goal" not in text and "hand_obj" not in text and "progress" not in text.lower()
+        assert card.progress.description not in text
+
+
+BAD_DISTANCES = [
+    # (mutation path, value, key named in the message, words the message must contain)
+    ("distances", {"height_gap": 1}, "distances", "list"),
+    ("distances.0", "height_gap", "distances[0]", "mapping"),
+    ("distances.0.between", DELETE, "distances[0].between", "missing"),
+    ("distances.0.meaning", DELETE, "distances[0].meaning", "missing"),
+    ("distances.0.units", "m", "distances[0].units", "not a known key"),
+    ("distances.0.name", "Height Gap", "distances[0].name", "identifier"),
+    ("distances.0.name", "torso_height", "distances[0].name", "a field of this card"),
+    ("distances.1.name", "height_gap", "distances[1].name", "unique"),
+    ("distances.0.between", ["torso_height"], "distances[0].between", "two field names"),
+    ("distances.0.between", "torso_height", "distances[0].between", "two field names"),
+    ("distances.0.between", ["torso_height", "nose_pos"], "distances[0].between", "not a field of this card"),
+    ("distances.0.between", ["torso_height", "foot_height"], "distances[0].between", "same shape"),
+    ("distances.0.between", ["joint_angles", "joint_velocities"], "distances[0].between", "angle field"),
+    ("distances.1.axes", [2], "distances[1].axes", "component indices in [0, 2)"),
+    ("distances.1.axes", [1, 1], "distances[1].axes", "distinct"),
+    ("distances.1.axes", [], "distances[1].axes", "component indices"),
+    ("distances.1.offset", [0.5], "distances[1].offset", "2 numbers"),
+    ("distances.1.offset", [0.5, "up"], "distances[1].offset[1]", "number"),
+    ("progress", "feet_apart", "progress", "mapping"),
+    ("progress.distance", DELETE, "progress.distance", "missing"),
+    ("progress.distance", "torso_height", "progress.distance", "not one of the card's distances"),
+    ("progress.reduce", "max", "progress.reduce", "final, min, mean"),
+    ("progress.higher_is_better", True, "progress.higher_is_better", "not a known key"),
+    ("progress.description", ["a"], "progress.description", "text"),
+    ("fields.2.angle", "yes", "fields[2].angle", "true or false"),
+    ("fields.1.angle", True, "fields[1].angle", "unit must be 'rad'"),
+]
+
+
+@pytest.mark.parametrize(("where", "value", "key", "words"), BAD_DISTANCES,
+                         ids=[f"{m[0]}={m[1]!r}"[:40] for m in BAD_DISTANCES])
+def test_malformed_distance_or_progress_names_file_and_key(write_card, where, value, key, words) -> None:
+    path = write_card(_mutate(_with_distances(load_card_data("halfcheetah")), where, value))
+    with pytest.raises(CardError) as caught:
+        load_card(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert f"'{key}'" in message
+    assert words in message
+    assert "\n" not in message
+
+
+def test_progress_needs_declared_distances(write_card) -> None:
+    data = load_card_data("mountaincar")
+    data["progress"] = {"distance": "to_flag"}
+    with pytest.raises(CardError, match=r"'progress.distance'.*none declared"):
+        load_card(write_card(data))

@@ -84,6 +84,17 @@ def _assert_matches(fields: dict[str, np.ndarray], row: int, truth: dict[str, An
         np.testing.assert_allclose(value[row], truth[name], atol=1e-9, rtol=0, err_msg=f"{name} ({where})")
 
 
+def _assert_progress_is_the_success_distance(card, fields: dict[str, np.ndarray], obs: np.ndarray,
+                                             info: dict[str, Any], where: str) -> None:
+    """The card's progress distance equals the env's own obj_to_target (door-open: |dx|, as its evaluate_state
+    computes it), so 'progress <= threshold' is exactly Meta-World's success test."""
+    from reward_coder.evaluate import distance_series
+
+    spec = next(d for d in card.distances if d.name == card.progress.distance)
+    expected = abs(obs[4] - info[TRUTH]["goal_pos"][0]) if card.id == "metaworld-door-open" else info["obj_to_target"]
+    assert distance_series(spec, fields)[0] == pytest.approx(expected, abs=1e-9), f"{spec.name} ({where})"
+
+
 def test_every_issue_task_has_a_valid_card_with_a_named_task() -> None:
     ids = {card.id for card in list_cards()}
     for name in METAWORLD_TASKS:
@@ -111,6 +122,7 @@ def test_metaworld_fields_match_the_simulator_through_an_episode_end(name: str) 
         fields = adapter.fields(obs[None], [info["rc_probe"]])
         _assert_matches(fields, 0, info[TRUTH], f"step {step}")
         np.testing.assert_array_equal(fields["obs"][0], obs)
+        _assert_progress_is_the_success_distance(card, fields, obs, info, f"step {step}")
         assert not terminated, "Meta-World episodes are truncated, never terminated"
         if truncated:
             ends += 1
@@ -204,3 +216,20 @@ def test_metaworld_card_refuses_unknown_tasks_and_obs_changing_options(tmp_path)
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(CardError, match="use_one_hot"):
         load_card(path)
+
+
+def test_fetch_reach_progress_decides_success_like_the_env() -> None:
+    from reward_coder.evaluate import evaluate_policy
+
+    pytest.importorskip("gymnasium_robotics")
+    card, task = resolve_task("fetch-reach/reach")
+
+    def reacher(obs: np.ndarray) -> np.ndarray:  # move the gripper at the goal (1.0 = 5 cm per step)
+        return np.append(np.clip((obs[3:6] - obs[6:9]) / 0.05, -1, 1), 0.0).astype(np.float32)
+
+    result = evaluate_policy(reacher, card, task.success, episodes=2, seed=0)
+    for episode in result.episodes:
+        assert episode.progress == episode.distance_finals["hand_goal"]
+        assert episode.success == (episode.progress < 0.05)
+    assert all(e.success for e in result.episodes)
+    assert result.summary()["progress_mean"] < 0.05
