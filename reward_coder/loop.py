@@ -41,18 +41,14 @@ from reward_coder.design import (
 from reward_coder.errors import LLMError, RewardCoderError
 from reward_coder.llm.base import Completer
 from reward_coder.prompting import render
+from reward_coder.reflection import guidance, series_table
 from reward_coder.store import RunStore
 from reward_coder.tasks import Task, describe_success
 from reward_coder.train.executor import Executor
-from reward_coder.train.halving import HalvingPlan, score, successive_halving
-from reward_coder.train.sb3 import (
-    TrainJob,
-    TrainOutcome,
-    outcome_from_dict,
-    outcome_to_dict,
-    rollout_size,
-    train_candidate,
-)
+from reward_coder.selection import describe_key, selection_key
+from reward_coder.train.halving import HalvingPlan, successive_halving
+from reward_coder.outcomes import TrainOutcome, outcome_from_dict, outcome_to_dict
+from reward_coder.train.sb3 import TrainJob, rollout_size, train_candidate
 from reward_coder.types import CompletionRequest, Message
 
 EventSink = Callable[..., None]
@@ -288,6 +284,7 @@ def _train_jobs(config: RunConfig, task: Task, store: RunStore, iteration: int,
             eval_every=max(rollout_size(card.train.algorithm, card.train.n_envs, card.train.hyperparameters),
                            (config.total_timesteps or task.total_timesteps) // 5),
             max_episode_steps=card.train.max_episode_steps, allow_unsandboxed=config.allow_unsandboxed,
+            normalize_obs=card.train.normalize_obs, normalize_reward=card.train.normalize_reward,
         ))
     return jobs, same_as
 
@@ -323,12 +320,18 @@ def _train(config: RunConfig, task: Task, services: LoopServices, iteration: int
 
 
 def _critic_notes(store: RunStore, iteration: int) -> dict[str, list[str]]:
-    """The critic's notes per candidate (all rounds), as stored by the critic step."""
+    """The critic's notes per candidate (all rounds), each labelled 'critic (round N): ...'.
+
+    Rounds count from 1 in the order the critic reviewed; a round whose revision was taken reviewed code
+    that the next round replaced, so its label says so. Reviews stored without a round read as round 1.
+    """
     path = f"{_iteration_dir(iteration)}/critic.json"
     notes: dict[str, list[str]] = {}
     if store.exists(path):
         for review in store.read_json(path)["reviews"]:
-            notes.setdefault(review["candidate_id"], []).extend(review["notes"])
+            revised = ", before its revision was taken" if review.get("revision_status") == "taken" else ""
+            label = f"critic (round {int(review.get('round', 0)) + 1}{revised})"
+            notes.setdefault(review["candidate_id"], []).extend(f"{label}: {note}" for note in review["notes"])
     return notes
 
 
@@ -349,6 +352,9 @@ def _policy_feedback(config: RunConfig, task: Task, candidates: list[Candidate],
             episode_length=f"{evaluation.get('length_mean', 0.0):.0f}",
             metric=f"{evaluation.get('metric_mean', float('nan')):.3g}",
             term_table=term_table(evaluation.get("term_stats", {})),
+            trained_steps=outcome.timesteps if outcome is not None else 0,
+            series=series_table(outcome) if outcome is not None and not failed else "",
+            guidance=guidance(outcome) if outcome is not None and not failed else [],
             analysis=analyses.get(candidate.id, ""),
             check_warnings=[issue.describe() for issue in candidate.check.warnings] if candidate.check else [],
             critic_notes=critic_notes.get(candidate.id, []),
@@ -403,17 +409,21 @@ def run_iteration(config: RunConfig, task: Task, services: LoopServices, checker
     }
     if config.llm_analysis:
         analyses = _llm_analyses(task, services, iteration, outcomes, analyses)
-    ranked = sorted(outcomes.items(), key=lambda item: score(item[1], task.success), reverse=True)
+    ranked = sorted(outcomes.items(), key=lambda item: selection_key(item[1], task.success), reverse=True)
     ranked = [(cid, o) for cid, o in ranked if o.status == "ok" and cid not in pruned_at]
     best_id = ranked[0][0] if ranked else None
     code_of = {c.id: c.code for c in candidates}
 
     state = store.read_json("state.json")
+    board = [entry for entry in state.get("leaderboard", []) if entry["iteration"] != iteration]
+    board += [{"iteration": iteration, "candidate": cid, "score": list(selection_key(o, task.success)),
+               "fingerprint": code_fingerprint(code_of.get(cid) or "")} for cid, o in ranked if cid not in same_as]
+    state["leaderboard"] = board
     previous_best = state.get("best")
     improved = False
     if best_id is not None:
         best_outcome = outcomes[best_id]
-        candidate_score = list(score(best_outcome, task.success))
+        candidate_score = list(selection_key(best_outcome, task.success))
         if previous_best is None or candidate_score > previous_best["score"]:
             improved = True
             state["best"] = {
@@ -487,7 +497,138 @@ def run_loop(config: RunConfig, task: Task, services: LoopServices, checker) -> 
         state.update(status="interrupted", reason=str(stop) or type(stop).__name__)
         store.write_json("state.json", state)
         raise
+    if config.final_seeds > 0 and config.finalists > 0:
+        run_finals(config, task, services)
     state = store.read_json("state.json")
     state.update(status="finished", finished=time.time())
     store.write_json("state.json", state)
     return state
+
+
+# ------------------------------------------------------------------------------------------------
+# Finals: the best candidates retrained on fresh seeds, reported on evaluation seeds never used to choose
+# ------------------------------------------------------------------------------------------------
+
+FINAL_SEED_OFFSET = 1_000
+"""Final training seeds are config.seed + 1000 * (k + 1): never the seed the iterations trained with."""
+FINAL_EVAL_SEED = 900_000
+"""First env seed of the finals' held-out evaluation; selection evaluations use 10_000-30_000 + seed."""
+
+
+def final_seeds(config: RunConfig) -> list[int]:
+    return [config.seed + FINAL_SEED_OFFSET * (k + 1) for k in range(config.final_seeds)]
+
+
+def finalists(state: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """The `count` best distinct rewards of the whole run by selection score (one per code fingerprint)."""
+    chosen, seen = [], set()
+    for entry in sorted(state.get("leaderboard", []), key=lambda e: e["score"], reverse=True):
+        if entry.get("fingerprint") in seen:
+            continue
+        seen.add(entry.get("fingerprint"))
+        chosen.append(entry)
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def _final_job(config: RunConfig, task: Task, store: RunStore, entry: dict[str, Any], seed: int, index: int) -> TrainJob:
+    card, name = task.card, f"{entry['iteration']}-{entry['candidate']}"
+    budget = config.total_timesteps or task.total_timesteps
+    code = store.read_text(f"{_iteration_dir(entry['iteration'])}/candidates/{entry['candidate']}.py")
+    return TrainJob(
+        candidate_id=f"{name}.s{seed}", card=card, success=task.success,
+        out_dir=str(store.path(f"finals/{name}/seed{seed}")), reward_kind="code", code=code,
+        algorithm=card.train.algorithm, total_timesteps=budget, n_envs=card.train.n_envs, seed=seed,
+        device=config.device, hyperparameters=dict(card.train.hyperparameters),
+        eval_episodes=config.eval_episodes or card.train.eval_episodes,
+        eval_every=max(rollout_size(card.train.algorithm, card.train.n_envs, card.train.hyperparameters), budget // 5),
+        max_episode_steps=card.train.max_episode_steps, allow_unsandboxed=config.allow_unsandboxed,
+        normalize_obs=card.train.normalize_obs, normalize_reward=card.train.normalize_reward,
+        eval_seed=FINAL_EVAL_SEED + 1_000 * index,
+    )
+
+
+def _choice_key(outcome: TrainOutcome, success) -> list[float]:
+    """A finalist's seed judged on its last learning-curve evaluation (not on the held-out final one)."""
+    if outcome.status != "ok" or not outcome.curve:
+        return list(selection_key(replace(outcome, status="crashed"), success))
+    last = outcome.curve[-1]
+    evaluation = {"success_rate": last.success_rate, "metric_mean": last.metric, "progress_mean": last.progress}
+    return list(selection_key(replace(outcome, eval=evaluation), success))
+
+
+def run_finals(config: RunConfig, task: Task, services: LoopServices) -> dict[str, Any] | None:
+    """Retrain the finalists on fresh seeds; choose among them on their learning-curve evaluations;
+    report the chosen one's held-out evaluation with mean, std and a 95% bootstrap interval over seeds."""
+    from reward_coder.stats import seed_stats
+
+    store, emit = services.store, services.on_event
+    state = store.read_json("state.json")
+    entries = finalists(state, config.finalists)
+    if not entries:
+        return None
+    seeds = final_seeds(config)
+    jobs, owners = [], []
+    done: dict[str, TrainOutcome] = {}
+    for entry in entries:
+        for index, seed in enumerate(seeds):
+            job = _final_job(config, task, store, entry, seed, index)
+            path = f"finals/outcomes/{job.candidate_id}.json"
+            if store.exists(path):
+                done[job.candidate_id] = outcome_from_dict(store.read_json(path))
+            else:
+                jobs.append(job)
+            owners.append((entry, job.candidate_id))
+    emit("finals_started", finalists=[f"{e['iteration']}-{e['candidate']}" for e in entries], seeds=seeds,
+         n=len(jobs))
+    for index, outcome in services.executor.map_unordered(services.train, jobs):
+        store.write_json(f"finals/outcomes/{outcome.candidate_id}.json", outcome_to_dict(outcome))
+        done[outcome.candidate_id] = outcome
+        emit("final_outcome", candidate=outcome.candidate_id, status=outcome.status,
+             success_rate=outcome.success_rate, timesteps=outcome.timesteps, failure=outcome.failure)
+
+    results = []
+    for entry in entries:
+        name = f"{entry['iteration']}-{entry['candidate']}"
+        runs = [done[cid] for owner, cid in owners if owner is entry]
+        ok = [o for o in runs if o.status == "ok"]
+        choice = [sum(values) / len(values) for values in zip(*(_choice_key(o, task.success) for o in runs))]
+        held_out = {
+            "success_rate": seed_stats([o.success_rate for o in ok]).to_dict(),
+            "metric": seed_stats([float(o.eval["metric_mean"]) for o in ok]).to_dict(),
+            "native_return": seed_stats([float(o.eval["native_return_mean"]) for o in ok]).to_dict(),
+        }
+        results.append({
+            "finalist": name, "iteration": entry["iteration"], "candidate": entry["candidate"],
+            "selection_score": entry["score"], "choice_score": choice,
+            "seeds": [o.seed for o in runs], "ok_seeds": len(ok),
+            "failed": {o.candidate_id: f"{o.status}: {o.failure}" for o in runs if o.status != "ok"},
+            "episodes_per_seed": config.eval_episodes or task.card.train.eval_episodes,
+            "eval_seeds": [o.eval_seed for o in ok], "held_out": held_out,
+        })
+    results.sort(key=lambda r: (r["ok_seeds"] > 0, r["choice_score"]), reverse=True)
+    chosen = results[0]
+    final = {
+        "chosen": chosen["finalist"], "finalists": results, "timesteps": config.total_timesteps or task.total_timesteps,
+        "how": "each finalist retrained on fresh seeds; chosen by its learning-curve evaluations (env seeds "
+               "10000 + seed); reported on a held-out final evaluation (env seeds from 900000) never used to choose",
+    }
+    store.write_json("finals/finals.json", final)
+    state = store.read_json("state.json")
+    best = dict(state.get("best") or {})
+    best.update({
+        "candidate": chosen["candidate"], "iteration": chosen["iteration"], "score": chosen["selection_score"],
+        "selection": describe_key(chosen["selection_score"]),
+        "final": {k: chosen[k] for k in ("seeds", "ok_seeds", "failed", "episodes_per_seed", "eval_seeds", "held_out")},
+    })
+    stats = chosen["held_out"]["success_rate"]
+    if stats["mean"] is not None:
+        best["success_rate"] = stats["mean"]
+    state["best"] = best
+    store.write_text("best.py", store.read_text(f"{_iteration_dir(chosen['iteration'])}/candidates/{chosen['candidate']}.py"))
+    store.write_json("best.json", best)
+    store.write_json("state.json", state)
+    emit("finals_done", chosen=chosen["finalist"], held_out=chosen["held_out"]["success_rate"],
+         episodes=chosen["episodes_per_seed"])
+    return final

@@ -40,6 +40,11 @@ class TransitionBatch:
     native_reward: np.ndarray
     done: np.ndarray
     """True where the transition ended an episode (terminated or truncated); next_state is then terminal."""
+    episode_start: np.ndarray | None = None
+    """True where `state` starts a stretch of one env's episode: the first recorded step of each
+    policy's rollout and the step after an episode ended. A reward's per-episode memory is emptied there."""
+    n_envs: int = 0
+    """Envs side by side: rows come in blocks of n_envs, one block per step (0: unknown layout)."""
 
     def __len__(self) -> int:
         return int(self.action.shape[0])
@@ -209,6 +214,7 @@ def sample_transitions(
             started = [env.reset(seed=seed * 10_007 + p * n_envs + i) for i, env in enumerate(envs)]
             obs = [np.asarray(o, dtype=np.float64) for o, _ in started]
             probes = [_probe_of(info) for _, info in started]
+            fresh = [True] * n_envs  # the next recorded transition of env i starts a stretch of its episode
             for t in range(warmup + n_steps):
                 batch_actions = np.asarray(policy(np.stack(obs), t, rng), dtype=np.float64)
                 for i, env in enumerate(envs):
@@ -216,8 +222,11 @@ def sample_transitions(
                     o, reward, terminated, truncated, info = env.step(action)
                     if t >= warmup:
                         record.add(obs[i], probes[i], action, o, _probe_of(info), reward, terminated or truncated)
+                        record.starts.append(fresh[i])
+                        fresh[i] = False
                     if terminated or truncated:
                         o, info = env.reset()
+                        fresh[i] = True
                     obs[i], probes[i] = np.asarray(o, dtype=np.float64), _probe_of(info)
     finally:
         for env in envs:
@@ -228,6 +237,8 @@ def sample_transitions(
         next_state=adapter.fields(np.stack(record.next_obs), record.next_probes),
         native_reward=np.asarray(record.rewards, dtype=np.float64),
         done=np.asarray(record.dones, dtype=bool),
+        episode_start=np.asarray(record.starts, dtype=bool),
+        n_envs=n_envs,
     )
 
 
@@ -242,6 +253,7 @@ class _Record:
     next_probes: list[Mapping[str, Any]] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)
     dones: list[bool] = field(default_factory=list)
+    starts: list[bool] = field(default_factory=list)
 
     def add(self, obs: np.ndarray, probe: Mapping[str, Any], action: np.ndarray, next_obs: Any,
             next_probe: Mapping[str, Any], reward: Any, done: bool) -> None:

@@ -66,7 +66,9 @@ def check_candidate(
         issues = static_check(code, field_names)
         if any(i.severity == "error" for i in issues):
             return CheckReport(ok=False, issues=tuple(issues), isolation=isolation.level)
-    chunks = list(_chunks(batches, chunk_size))
+    steps = _env_steps(batches) if takes_memory(code) else None
+    chunks = [chunk for chunk, _ in steps] if steps else list(_chunks(batches, chunk_size))
+    resets = [reset for _, reset in steps] if steps else ["all"] + [None] * (len(chunks) - 1)
     if not chunks:
         raise ValueError("check_candidate needs at least one state to score")
     with SandboxedReward(
@@ -78,8 +80,9 @@ def check_candidate(
             return CheckReport(ok=False, issues=tuple(issues), isolation=isolation.level)
         outputs: list[RawOutput] = []
         for index, (state, action, next_state) in enumerate(chunks):
-            # Memory (for candidates that take it) starts empty and then carries over, as in an episode.
-            raw = sandbox.call(state, action, next_state, reset="all" if index == 0 else None)
+            # Memory (for candidates that take it) is emptied where an env's episode starts, as in training;
+            # rollouts with their env layout are replayed one step (n_envs rows) per call for that.
+            raw = sandbox.call(state, action, next_state, reset=resets[index])
             found = judge_call(raw, raw.n)
             issues += [i for i in found if i not in issues]
             if any(i.severity == "error" for i in found):
@@ -121,6 +124,35 @@ def _report(
         isolation=isolation.level,
         n_states=int(reward.size),
     )
+
+
+def takes_memory(code: str | None) -> bool:
+    """True when compute_reward takes the per-environment `memory` argument (a 4th parameter)."""
+    import ast
+
+    try:
+        tree = ast.parse(code or "")
+    except SyntaxError:
+        return False
+    return any(isinstance(node, ast.FunctionDef) and node.name == "compute_reward" and len(node.args.args) >= 4
+               for node in tree.body)
+
+
+def _env_steps(batches: Any) -> list[tuple[tuple[Any, Any, Any], Any]] | None:
+    """One call per env step with the rows whose episode starts there, when the batch says its layout."""
+    n_envs = int(getattr(batches, "n_envs", 0) or 0)
+    starts = getattr(batches, "episode_start", None)
+    if n_envs <= 0 or starts is None or len(starts) % n_envs:
+        return None
+    steps = []
+    for first in range(0, len(starts), n_envs):
+        rows = slice(first, first + n_envs)
+        chunk = ({k: np.asarray(v)[rows] for k, v in batches.state.items()}, np.asarray(batches.action)[rows],
+                 {k: np.asarray(v)[rows] for k, v in batches.next_state.items()})
+        fresh = np.flatnonzero(np.asarray(starts[rows]))
+        reset = "all" if fresh.size == n_envs else (fresh if fresh.size else None)
+        steps.append((chunk, reset))
+    return steps
 
 
 def _chunks(batches: Any, size: int):

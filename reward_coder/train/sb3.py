@@ -91,20 +91,6 @@ def build_reward(job: TrainJob, fields: tuple[str, ...]):
                                          limits=sandbox_limits(job.spare_core)))
 
 
-def takes_memory(code: str | None) -> bool:
-    """True when compute_reward takes the per-environment `memory` argument (a 4th parameter)."""
-    import ast
-
-    try:
-        tree = ast.parse(code or "")
-    except SyntaxError:
-        return False
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == "compute_reward":
-            return len(node.args.args) >= 4
-    return False
-
-
 def make_vec_env(card: EnvCard, n_envs: int, seed: int, max_episode_steps: int | None = None,
                  fields: tuple[str, ...] | None = None, *, seed_resets: bool = True):
     """A DummyVecEnv of the card's env (FieldProbe included), env i seeded with seed + i.
@@ -268,6 +254,7 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
 
     from reward_coder.reward.fields import fields_used
     from reward_coder.sandbox import RewardFailure
+    from reward_coder.sandbox.check import takes_memory
     from reward_coder.train.checkpoint import latest_checkpoint
     from reward_coder.train.tb_callback import log_evaluation, trainer_callbacks
 
