@@ -218,7 +218,8 @@ def demo(
     )
     config = RunConfig(
         instruction=resolved.instruction, env=resolved.card.id, task=resolved.key, model="replay:standins",
-        samples=3, iterations=2, critic=True, seed=0, total_timesteps=timesteps, eval_episodes=5, workers=2,
+        samples=3, iterations=2, critic=True, seed=0, total_timesteps=timesteps, eval_episodes=10, workers=2,
+        finalists=1, final_seeds=3,
     )
     store = RunStore.create(out or Path("runs") / ("demo__" + make_run_id(resolved.card.id, "swing-up", 0)))
     _execute(config, store, resolved, progress=progress, executor="local", address=None, interactive=False)
