@@ -14,6 +14,11 @@ Run folder (runs/<run-id>/):
   iterations/<k>/outcomes/<id>.rung<r>.json  training + evaluation result of each rung
   iterations/<k>/analysis.md, summary.json   analyzer text and iteration summary
   iterations/<k>/feedback.txt             human feedback given for iteration k
+  finals/<iteration>-<id>/seed<s>/        the finalists retrained on fresh seeds (run_finals)
+  finals/outcomes/*.json, finals/finals.json   their outcomes; which was chosen, on what, and the held-out figures
+
+Selection (reward_coder.selection) ranks by the task metric, the card's progress measure and the
+success-curve area, never by the env's own return; the figure best.json reports comes from the finals.
 """
 
 from __future__ import annotations

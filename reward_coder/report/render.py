@@ -58,7 +58,9 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=_number, rate=_rate, usd=_usd, when=_when, kb=_kilobytes)
+    from reward_coder.report.runs import best_figure
+
+    env.filters.update(num=_number, rate=_rate, usd=_usd, when=_when, kb=_kilobytes, best_figure=best_figure)
     return env
 
 

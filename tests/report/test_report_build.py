@@ -121,3 +121,15 @@ def test_runs_in_an_empty_folder_says_so(tmp_path):
     result = runner.invoke(app, ["runs", "--dir", str(tmp_path / "nothing")])
     assert result.exit_code == 0
     assert "no runs in" in result.stdout and "reward-coder demo" in result.stdout
+
+
+def test_runs_and_report_say_how_many_seeds_and_episodes_stand_behind_the_best():
+    from reward_coder.report.runs import best_figure
+    from reward_coder.stats import seed_stats
+
+    final = {"episodes_per_seed": 10, "held_out": {"success_rate": seed_stats([0.7, 0.8, 0.9]).to_dict()}}
+    text = best_figure({"success_rate": 0.8, "final": final})
+    assert text.startswith("0.80 ± 0.10 [") and text.endswith("(n=3 seeds x 10 episodes)")
+    one = {"episodes_per_seed": 10, "held_out": {"success_rate": seed_stats([0.7]).to_dict()}}
+    assert best_figure({"success_rate": 0.7, "final": one}) == "0.70 (n=1 seeds x 10 episodes; no interval)"
+    assert best_figure({"success_rate": 0.7}) == "0.70 (selection run, 1 seed)"
