@@ -19,7 +19,7 @@ from rich.table import Table
 from reward_coder.cli.common import console, err_console, user_errors
 from reward_coder.errors import ConfigError
 
-BUILTIN = ("overhead",)
+BUILTIN = ("overhead", "selection")
 
 
 def _is_suite(name: str) -> bool:
@@ -38,7 +38,9 @@ def _is_suite(name: str) -> bool:
 def bench(
     name: Annotated[str, typer.Argument(help=(
         "'overhead' (reward wrapper and sandbox cost per step), a suite file or packaged suite name "
-        "(e.g. metaworld-small), or a bench folder to resume."))],
+        "(e.g. metaworld-small), a bench folder to resume, or 'selection FOLDER' (replay successive halving on "
+        "a finished bench folder with the old and the new ranking)."))],
+    folder: Annotated[Optional[Path], typer.Argument(help="selection: the finished bench folder to study.")] = None,
     env: Annotated[str, typer.Option(help="overhead: env card to measure on.")] = "halfcheetah",
     n_envs: Annotated[int, typer.Option(min=1, max=256, help="overhead: parallel envs.")] = 8,
     steps: Annotated[int, typer.Option(min=10, help="overhead: vectorized steps per measurement.")] = 2_000,
@@ -51,7 +53,9 @@ def bench(
     allow_unsandboxed: Annotated[bool, typer.Option(help="suite: run reward code without OS isolation if none is available.")] = False,
 ) -> None:
     """Benchmark, comparing against baselines in the same run, and write the figures to files."""
-    if name in BUILTIN:
+    if name == "selection":
+        _selection(folder)
+    elif name in BUILTIN:
         _overhead(name, env, n_envs, steps, train_steps, repeats, out)
     elif _is_suite(name):
         _suite(name, out, workers, allow_unsandboxed)
@@ -90,6 +94,17 @@ def _suite(name: str, out: Path | None, workers: int, allow_unsandboxed: bool) -
                       highlight=False, soft_wrap=True)
     console.print(f"{result.trained} runs trained, {result.skipped} already done, {time.monotonic() - started:.0f} s; "
                   f"results in {folder}/results.csv and {folder}/report.html", highlight=False, soft_wrap=True)
+
+
+def _selection(folder: Path | None) -> None:
+    from reward_coder.bench.selection_study import markdown, study_folder
+
+    if folder is None:
+        raise ConfigError("usage: reward-coder bench selection BENCH_FOLDER (a finished run of a suite such as "
+                          "selection-study)")
+    result = study_folder(folder)
+    console.print(markdown(result), highlight=False, markup=False, soft_wrap=True)
+    console.print(f"written to {folder}/selection_study.json and selection_study.md", highlight=False)
 
 
 def _overhead(name: str, env: str, n_envs: int, steps: int, train_steps: int, repeats: int, out: Path | None) -> None:
