@@ -21,8 +21,6 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from reward_coder.reward.compile import RewardFunction
-from reward_coder.reward.terms import TermLog
-from reward_coder.sandbox.guard import accepts_reset
 from reward_coder.success import episode_outcome
 from reward_coder.types import DistanceSpec, EnvCard, ProgressSpec, SuccessSpec, TermStats
 
@@ -219,44 +217,34 @@ def evaluate_policy(
     `reward_fn`, every step is also scored so the per-term statistics describe what the policy did.
     `render_episodes` > 0 records rgb frames of the first episodes (for videos).
     """
-    from reward_coder.envs import adapter_for, make_env
+    from reward_coder.envs import make_env
+    from reward_coder.reward.wrappers import FIELDS_KEY, NamedFields, RewardWrapper
 
-    adapter = adapter_for(card)
     render_mode = "rgb_array" if render_episodes > 0 else None
-    env = make_env(card, seed=seed, render_mode=render_mode, max_episode_steps=max_episode_steps)
-    term_log = TermLog()
-    passes_reset = reward_fn is not None and accepts_reset(reward_fn)
+    raw = make_env(card, seed=seed, render_mode=render_mode, max_episode_steps=max_episode_steps)
+    # the same single-env pairing (and memory resets) a user's RewardWrapper gets; the reward stays open
+    env = RewardWrapper(raw, reward_fn, card, owns_reward=False) if reward_fn is not None else NamedFields(raw, card)
     records, frames = [], []
     try:
         for episode in range(episodes):
             obs, info = env.reset(seed=seed + episode)
-            prev = adapter.fields(np.asarray(obs)[None], [info.get("rc_probe", {})])
             trajectory: dict[str, list[np.ndarray]] = {}
             infos, native_return, terminated, truncated, length = [], 0.0, False, False, 0
             term_sums: dict[str, float] = {}
             own_return = 0.0
-            reset: str | None = "all"  # a reward's per-episode memory starts empty with every episode
             while not (terminated or truncated):
                 action = np.asarray(policy(np.asarray(obs)))
-                obs, native, terminated, truncated, info = env.step(action)
-                fields = adapter.fields(np.asarray(obs)[None], [info.get("rc_probe", {})])
+                obs, reward, terminated, truncated, info = env.step(action)
                 if reward_fn is not None:
-                    batch_action = action.reshape(1, -1).astype(np.float64)
-                    if passes_reset:
-                        reward, terms = reward_fn(prev, batch_action, fields, reset=reset)
-                    else:
-                        reward, terms = reward_fn(prev, batch_action, fields)
-                    reset = None
-                    own_return += float(reward[0])
-                    term_log.add(reward, terms)
-                    for name, values in terms.items():
-                        term_sums[name] = term_sums.get(name, 0.0) + float(values[0])
-                for name, values in fields.items():
+                    own_return += float(reward)
+                    for name, value in info["reward_terms"].items():
+                        term_sums[name] = term_sums.get(name, 0.0) + value
+                native = info.get("native_reward", reward)
+                for name, values in info[FIELDS_KEY].items():
                     trajectory.setdefault(name, []).append(values[0])
                 infos.append(info)
                 native_return += float(native)
                 length += 1
-                prev = fields
                 if episode < render_episodes:
                     frames.append(env.render())
             stacked = {name: np.stack(values) for name, values in trajectory.items()}
@@ -282,4 +270,5 @@ def evaluate_policy(
             )
     finally:
         env.close()
-    return EvalResult(episodes=tuple(records), term_stats=term_log.summary(), frames=tuple(frames))
+    term_stats = env.term_log.summary() if isinstance(env, RewardWrapper) else {}
+    return EvalResult(episodes=tuple(records), term_stats=term_stats, frames=tuple(frames))

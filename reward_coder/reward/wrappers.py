@@ -19,45 +19,85 @@ def _probe_of(info: dict[str, Any]) -> dict[str, Any]:
     return info.get("rc_probe", {})
 
 
-class RewardWrapper(gym.Wrapper):
-    """Replace a single env's reward by `reward_fn`; the env's own reward stays in info['native_reward'].
+FIELDS_KEY = "named_fields"
+"""info key of the step's named fields (a batch of one), added by NamedFields and RewardWrapper."""
 
+
+class NamedFields(gym.Wrapper):
+    """Pairs each step of one env with its named fields: `state` before it, info['named_fields'] after.
+
+    The one implementation of single-env transition pairing (RewardWrapper and evaluation build on it).
     The env must come from `reward_coder.envs.make_env(card)` (it carries the FieldProbe that reads
     simulator-only fields at the same instant as the observation).
     """
 
-    def __init__(self, env: gym.Env, reward_fn: RewardFunction, card: Any, fields: Sequence[str] | None = None) -> None:
+    def __init__(self, env: gym.Env, card: Any, fields: Sequence[str] | None = None) -> None:
         super().__init__(env)
         from reward_coder.envs import adapter_for
 
-        self.reward_fn = reward_fn
         self.card = card
         self.adapter = adapter_for(card, fields)
-        self.term_log = TermLog()
-        self._prev: dict[str, np.ndarray] | None = None
+        self.state: dict[str, np.ndarray] | None = None
+        """Named fields (batch of one) of the state the next step starts from."""
+        self.episode_start = True
+        """True until the first step of an episode has been taken."""
 
     def _fields(self, obs: Any, info: dict[str, Any]) -> dict[str, np.ndarray]:
         return self.adapter.fields(np.asarray(obs)[None], [_probe_of(info)])
 
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)
-        self._prev = self._fields(obs, info)
+        self.state = self._fields(obs, info)
+        self.episode_start = True
         return obs, info
 
     def step(self, action: Any):
-        if self._prev is None:
+        if self.state is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         obs, native_reward, terminated, truncated, info = self.env.step(action)
-        next_fields = self._fields(obs, info)
-        batch_action = np.asarray(action, dtype=np.float64).reshape(1, -1)
-        reward, terms = self.reward_fn(self._prev, batch_action, next_fields)
-        self.term_log.add(reward, terms)
-        self._prev = next_fields
+        previous, next_fields = self.state, self._fields(obs, info)
         info = dict(info)
+        info[FIELDS_KEY] = next_fields
+        reward = self._score(previous, action, next_fields, native_reward, info)
+        self.state = next_fields
+        self.episode_start = False
+        return obs, reward, terminated, truncated, info
+
+    def _score(self, state, action, next_state, native_reward, info) -> Any:
+        """The step's reward: the env's own here; RewardWrapper replaces it."""
+        return native_reward
+
+
+class RewardWrapper(NamedFields):
+    """Replace a single env's reward by `reward_fn`; the env's own reward stays in info['native_reward'].
+
+    A reward with per-episode `memory` gets it emptied at every episode start. `owns_reward=False`
+    leaves `reward_fn` open on close() (evaluation borrows the trainer's reward).
+    """
+
+    def __init__(self, env: gym.Env, reward_fn: RewardFunction, card: Any, fields: Sequence[str] | None = None,
+                 *, owns_reward: bool = True) -> None:
+        super().__init__(env, card, fields)
+        from reward_coder.sandbox.guard import accepts_reset
+
+        self.reward_fn = reward_fn
+        self.owns_reward = owns_reward
+        self.term_log = TermLog()
+        self._passes_reset = accepts_reset(reward_fn)
+
+    def _score(self, state, action, next_state, native_reward, info) -> float:
+        batch_action = np.asarray(action, dtype=np.float64).reshape(1, -1)
+        if self._passes_reset:
+            reward, terms = self.reward_fn(state, batch_action, next_state,
+                                           reset="all" if self.episode_start else None)
+        else:
+            reward, terms = self.reward_fn(state, batch_action, next_state)
+        self.term_log.add(reward, terms)
         info["native_reward"] = float(native_reward)
         info["reward_terms"] = {name: float(values[0]) for name, values in terms.items()}
-        return obs, float(reward[0]), terminated, truncated, info
+        return float(reward[0])
 
     def close(self) -> None:
-        self.reward_fn.close()
+        if self.owns_reward:
+            self.reward_fn.close()
         super().close()

@@ -77,11 +77,11 @@ def overhead_benchmark(
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    from reward_coder.envs import env_fns, get_card
+    from reward_coder.envs import get_card
     from reward_coder.reward.compile import InProcessReward
     from reward_coder.reward.fields import fields_used
     from reward_coder.sandbox import GuardedReward, SandboxedReward, detect_isolation
-    from reward_coder.train.sb3 import sandbox_limits
+    from reward_coder.train.sb3 import make_vec_env, sandbox_limits
     from reward_coder.train.vec_reward import RewardVecWrapper
 
     torch.set_num_threads(1)
@@ -95,7 +95,7 @@ def overhead_benchmark(
     fields = fields_used(code, card.field_names())
 
     def probed_venv():
-        return DummyVecEnv(env_fns(card, n_envs, seed, fields=fields))
+        return make_vec_env(card, n_envs, seed, fields=fields)
 
     def in_process():
         return RewardVecWrapper(probed_venv(), InProcessReward(code, card.field_names()), card, fields)
