@@ -1,4 +1,10 @@
-"""The run store: the only writer under runs/. Every write is atomic, so a crash leaves whole files.
+"""The run store: the writer under runs/. Every write is atomic, so a crash leaves whole files.
+
+The one exception (DESIGN's "only store.py writes"), made here and nowhere else: a training job writes
+inside the folder the store hands it (`RunStore.path(...)`): its checkpoints through
+reward_coder.train.checkpoint (temp folder, hashes, rename), `curve.json` and `progress.json` by
+temp file and rename, and the TensorBoard logs SB3 writes itself. Training runs in worker processes
+(or on Ray nodes) that hold no RunStore, and a checkpoint is several files that must land together.
 
 A run folder describes itself (house rule 9): config, rendered prompts, raw responses, code, checks,
 metrics, seeds and versions all live in it, and `resume` reads it back to skip finished work.

@@ -6,8 +6,8 @@ the RNG streams (`rng.pkl`) and, written last, `manifest.json` with every file's
 mid-write leaves only a `.tmp-*` folder, which is ignored and cleaned up; a file changed or lost
 afterwards fails its hash, and loading falls back to the newest checkpoint that is still whole.
 
-This is the trainer's one writer under a run folder besides the logs SB3 and TensorBoard write
-themselves (DESIGN's exception to "only store.py writes"): the store hands the trainer its folder.
+Writing here rather than through RunStore is the exception to "only store.py writes" that store.py's
+docstring states and explains.
 """
 
 from __future__ import annotations
