@@ -18,11 +18,14 @@ from reward_coder.outcomes import CurvePoint, TrainOutcome
 from reward_coder.success import lower_is_better
 from reward_coder.types import SuccessSpec
 
-WORST = (-1.0, -math.inf, -math.inf, -math.inf)
+LOWEST = -1e18
+"""Stands for 'missing' in a key (no metric, no progress measure): finite, so keys stored in best.json
+and state.json stay standard JSON (json.dumps writes -inf as the non-standard -Infinity)."""
+WORST = (-1.0, LOWEST, LOWEST, LOWEST)
 """The key of a candidate that did not train (or was not evaluated): below every trained one."""
 
 
-def _finite(value: object, default: float = -math.inf) -> float:
+def _finite(value: object, default: float = LOWEST) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -49,17 +52,18 @@ def selection_key(outcome: TrainOutcome, success: SuccessSpec) -> tuple[float, f
         return WORST
     evaluation = outcome.eval
     metric = _finite(evaluation.get("metric_mean"))
-    if lower_is_better(success) and math.isfinite(metric):
+    if lower_is_better(success) and metric != LOWEST:
         metric = -metric
-    progress = _finite(evaluation.get("progress_mean"), default=math.inf)
-    return (_finite(evaluation.get("success_rate"), 0.0), metric, -progress, success_auc(outcome.curve))
+    progress = evaluation.get("progress_mean")
+    closeness = -_finite(progress) if progress is not None and math.isfinite(float(progress)) else LOWEST
+    return (_finite(evaluation.get("success_rate"), 0.0), metric, closeness, success_auc(outcome.curve))
 
 
 def describe_key(key: Sequence[float]) -> str:
     """The key in words, for logs and best.json."""
     success, metric, progress, auc = (list(key) + [math.nan] * 4)[:4]
     parts = [f"success {success:.2f}", f"metric {metric:.4g}"]
-    if math.isfinite(progress):
+    if progress != LOWEST and math.isfinite(progress):
         parts.append(f"progress distance {-progress:.4g}")
     parts.append(f"success-curve area {auc:.2f}")
     return ", ".join(parts)

@@ -65,3 +65,13 @@ def test_lower_is_better_metrics_are_oriented_and_failures_rank_last():
 def test_success_auc_weights_by_steps():
     points = (CurvePoint(0, 0.0, 0, 0, 0, 0), CurvePoint(100, 1.0, 0, 0, 0, 0), CurvePoint(300, 1.0, 0, 0, 0, 0))
     assert success_auc(points) == (100 * 0.5 + 200 * 1.0) / 300
+
+
+def test_keys_are_finite_so_best_json_stays_standard_json():
+    import json
+    import math
+
+    no_progress = TrainOutcome("p", "ok", 10, eval={"success_rate": 0.5, "metric_mean": float("nan")})
+    for key in (selection_key(no_progress, BINARY), selection_key(TrainOutcome("c", "crashed", 0), BINARY)):
+        assert all(math.isfinite(value) for value in key)
+        json.loads(json.dumps(list(key), allow_nan=False))
