@@ -205,6 +205,7 @@ def refine(
 def demo(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (default runs/demo__<time>).")] = None,
     timesteps: Annotated[int, typer.Option(min=1_000, help="Training steps per candidate.")] = 40_000,
+    final_seeds: Annotated[int, typer.Option(min=0, max=32, help="Fresh training seeds of the winner's final (0: none).")] = 3,
     progress: Annotated[str, typer.Option()] = "text",
 ) -> None:
     """The whole loop offline on Pendulum, replaying hand-written stand-in LLM responses (no key needed)."""
@@ -219,7 +220,7 @@ def demo(
     config = RunConfig(
         instruction=resolved.instruction, env=resolved.card.id, task=resolved.key, model="replay:standins",
         samples=3, iterations=2, critic=True, seed=0, total_timesteps=timesteps, eval_episodes=10, workers=2,
-        finalists=1, final_seeds=3,
+        finalists=1, final_seeds=final_seeds,
     )
     store = RunStore.create(out or Path("runs") / ("demo__" + make_run_id(resolved.card.id, "swing-up", 0)))
     _execute(config, store, resolved, progress=progress, executor="local", address=None, interactive=False)
