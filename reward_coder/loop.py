@@ -266,10 +266,25 @@ def _critic(config: RunConfig, task: Task, services: LoopServices, checker, iter
     return reviewed
 
 
+def candidate_job(config: RunConfig, task: Task, candidate_id: str, code: str, out_dir: Any, seed: int,
+                  eval_seed: int | None = None) -> TrainJob:
+    """The training job of one reward: the card's algorithm, settings and normalization, the run's budget."""
+    card = task.card
+    budget = config.total_timesteps or task.total_timesteps
+    return TrainJob(
+        candidate_id=candidate_id, card=card, success=task.success, out_dir=str(out_dir), reward_kind="code",
+        code=code, algorithm=card.train.algorithm, total_timesteps=budget, n_envs=card.train.n_envs, seed=seed,
+        device=config.device, hyperparameters=dict(card.train.hyperparameters),
+        eval_episodes=config.eval_episodes or card.train.eval_episodes,
+        eval_every=max(rollout_size(card.train.algorithm, card.train.n_envs, card.train.hyperparameters), budget // 5),
+        max_episode_steps=card.train.max_episode_steps, allow_unsandboxed=config.allow_unsandboxed,
+        normalize_obs=card.train.normalize_obs, normalize_reward=card.train.normalize_reward, eval_seed=eval_seed,
+    )
+
+
 def _train_jobs(config: RunConfig, task: Task, store: RunStore, iteration: int,
                 candidates: list[Candidate]) -> tuple[list[TrainJob], dict[str, str]]:
     """One job per distinct code; `same_as` maps a duplicate candidate to the one trained for it."""
-    card = task.card
     jobs, by_fingerprint, same_as = [], {}, {}
     for candidate in candidates:
         if candidate.status != "ok" or candidate.code is None:
@@ -279,18 +294,8 @@ def _train_jobs(config: RunConfig, task: Task, store: RunStore, iteration: int,
             same_as[candidate.id] = by_fingerprint[fingerprint]
             continue
         by_fingerprint[fingerprint] = candidate.id
-        jobs.append(TrainJob(
-            candidate_id=candidate.id, card=card, success=task.success,
-            out_dir=str(store.path(f"{_iteration_dir(iteration)}/training/{candidate.id}")),
-            reward_kind="code", code=candidate.code, algorithm=card.train.algorithm,
-            total_timesteps=config.total_timesteps or task.total_timesteps, n_envs=card.train.n_envs,
-            seed=config.seed, device=config.device, hyperparameters=dict(card.train.hyperparameters),
-            eval_episodes=config.eval_episodes or card.train.eval_episodes,
-            eval_every=max(rollout_size(card.train.algorithm, card.train.n_envs, card.train.hyperparameters),
-                           (config.total_timesteps or task.total_timesteps) // 5),
-            max_episode_steps=card.train.max_episode_steps, allow_unsandboxed=config.allow_unsandboxed,
-            normalize_obs=card.train.normalize_obs, normalize_reward=card.train.normalize_reward,
-        ))
+        jobs.append(candidate_job(config, task, candidate.id, candidate.code,
+                                  store.path(f"{_iteration_dir(iteration)}/training/{candidate.id}"), config.seed))
     return jobs, same_as
 
 
@@ -538,20 +543,10 @@ def finalists(state: dict[str, Any], count: int) -> list[dict[str, Any]]:
 
 
 def _final_job(config: RunConfig, task: Task, store: RunStore, entry: dict[str, Any], seed: int, index: int) -> TrainJob:
-    card, name = task.card, f"{entry['iteration']}-{entry['candidate']}"
-    budget = config.total_timesteps or task.total_timesteps
+    name = f"{entry['iteration']}-{entry['candidate']}"
     code = store.read_text(f"{_iteration_dir(entry['iteration'])}/candidates/{entry['candidate']}.py")
-    return TrainJob(
-        candidate_id=f"{name}.s{seed}", card=card, success=task.success,
-        out_dir=str(store.path(f"finals/{name}/seed{seed}")), reward_kind="code", code=code,
-        algorithm=card.train.algorithm, total_timesteps=budget, n_envs=card.train.n_envs, seed=seed,
-        device=config.device, hyperparameters=dict(card.train.hyperparameters),
-        eval_episodes=config.eval_episodes or card.train.eval_episodes,
-        eval_every=max(rollout_size(card.train.algorithm, card.train.n_envs, card.train.hyperparameters), budget // 5),
-        max_episode_steps=card.train.max_episode_steps, allow_unsandboxed=config.allow_unsandboxed,
-        normalize_obs=card.train.normalize_obs, normalize_reward=card.train.normalize_reward,
-        eval_seed=FINAL_EVAL_SEED + 1_000 * index,
-    )
+    return candidate_job(config, task, f"{name}.s{seed}", code, store.path(f"finals/{name}/seed{seed}"), seed,
+                         eval_seed=FINAL_EVAL_SEED + 1_000 * index)
 
 
 def _choice_key(outcome: TrainOutcome, success) -> list[float]:
