@@ -99,9 +99,8 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.parametrize(("where", "value", "key", "words"), MALFORMED, ids=[f"{m[0]}={m[1]!r}"[:40] for m in MALFORMED])
-def test_malformed_card_names_file_and_key(pendulum_card_data, write_card, where, value, key, words) -> None:
-    path = write_card(_mutate(pendulum_card_data, where, value))
+def _assert_one_line_error(path, key: str, words: str) -> None:
+    """Loading the card fails with one line that names the file, the key and what is wrong."""
     with pytest.raises(CardError) as caught:
         load_card(path)
     message = str(caught.value)
@@ -109,6 +108,12 @@ def test_malformed_card_names_file_and_key(pendulum_card_data, write_card, where
     assert f"'{key}'" in message
     assert words in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(("where", "value", "key", "words"), MALFORMED, ids=[f"{m[0]}={m[1]!r}"[:40] for m in MALFORMED])
+def test_malformed_card_names_file_and_key(pendulum_card_data, write_card, where, value, key, words) -> None:
+    path = write_card(_mutate(pendulum_card_data, where, value))
+    _assert_one_line_error(path, key, words)
 
 
 def test_vector_field_in_success_needs_an_index(write_card) -> None:
@@ -248,13 +253,7 @@ BAD_DISTANCES = [
                          ids=[f"{m[0]}={m[1]!r}"[:40] for m in BAD_DISTANCES])
 def test_malformed_distance_or_progress_names_file_and_key(write_card, where, value, key, words) -> None:
     path = write_card(_mutate(_with_distances(load_card_data("halfcheetah")), where, value))
-    with pytest.raises(CardError) as caught:
-        load_card(path)
-    message = str(caught.value)
-    assert str(path) in message
-    assert f"'{key}'" in message
-    assert words in message
-    assert "\n" not in message
+    _assert_one_line_error(path, key, words)
 
 
 def test_progress_needs_declared_distances(write_card) -> None:
