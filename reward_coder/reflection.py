@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from reward_coder.analyze import DOMINANCE_RATIO
 from reward_coder.outcomes import CurvePoint, TrainOutcome
 
 NEAR_ZERO_SUCCESS = 0.05
-DOMINANCE_RATIO = 20.0
 MAX_ROWS = 6
 """Checkpoints shown per candidate: the first, the last and evenly spaced ones between."""
 
