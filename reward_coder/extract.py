@@ -2,20 +2,30 @@
 
 LLMs answer in many shapes: one fenced block, several blocks (helpers first, then the main function,
 sometimes a usage example), prose before and after, no fences at all, or a forgotten `import numpy`.
-Extraction keeps what a reward module may contain (imports, function definitions, constants) and
-drops the rest, saying what it dropped or repaired so the record stays honest.
+Extraction keeps what a reward module may contain (imports, function definitions, the constants they
+use) and drops the rest, example usage included (demo inputs, calls of the reward, prints, a __main__
+block), saying what it dropped or repaired so the record stays honest. It also maps each line of the
+code it returns to the line of the response it came from, so that every message about the code can
+name the line of the model's own answer.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+import textwrap
 
 from reward_coder.types import ExtractedCode, ExtractionError
 
 MAIN_FUNCTION = "compute_reward"
 
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_FENCE = re.compile(
+    r"(?:^[ \t]*```[ \t]*(?P<tag>[A-Za-z0-9_+-]*)[^\n]*|```[ \t]*(?P<inline_tag>[A-Za-z0-9_+-]*)[ \t]*)\n"
+    r"(?P<body>.*?)(?:```|\Z)",
+    re.DOTALL | re.MULTILINE,
+)
+"""A fence opens at the start of a line, or at the end of one ("Here it is: ```python"); prose that mentions
+"one ```python block" in a sentence opens none."""
 _CODE_START = re.compile(r"^(import |from |def |@|[A-Z_][A-Z0-9_]* *=)", re.MULTILINE)
 _MODULE_ALIASES = {"np": "import numpy as np", "numpy": "import numpy", "math": "import math"}
 _NON_PYTHON_TAGS = {"json", "yaml", "text", "bash", "sh", "shell", "console", "markdown", "md", "txt"}
@@ -30,7 +40,7 @@ def extract_reward_code(text: str, function_name: str = MAIN_FUNCTION) -> Extrac
     if not text or not text.strip():
         return ExtractionError("no_code", "the response was empty; answer with one ```python block")
 
-    blocks = _fenced_blocks(text)
+    blocks, offsets = _fenced_blocks(text)
     notes: list[str] = []
     if not blocks:
         unfenced = _unfenced_code(text)
@@ -39,23 +49,23 @@ def extract_reward_code(text: str, function_name: str = MAIN_FUNCTION) -> Extrac
                 "no_code",
                 "the response contains no Python code; put the reward function in a ```python block",
             )
-        blocks = [unfenced]
+        blocks, offsets = [unfenced[0]], [unfenced[1]]
         notes.append("code was not fenced; took it from the prose")
 
     parsed: list[ast.Module] = []
-    first_error: SyntaxError | None = None
-    for block in blocks:
+    first_error: tuple[SyntaxError, int] | None = None
+    for block, offset in zip(blocks, offsets):
         try:
             parsed.append(ast.parse(block))
         except SyntaxError as err:
             if first_error is None or _defines(block, function_name):
-                first_error = err
+                first_error = (err, offset)
             parsed.append(None)  # type: ignore[arg-type]
 
     main_index = _last_block_defining(parsed, function_name)
     if main_index is None:
         if first_error is not None and any(_defines(b, function_name) for b in blocks):
-            return _syntax_error(first_error)
+            return _syntax_error(*first_error)
         defined = sorted({n.name for m in parsed if m for n in m.body if isinstance(n, ast.FunctionDef)})
         found = f" (found: {', '.join(defined)})" if defined else ""
         return ExtractionError(
@@ -65,48 +75,69 @@ def extract_reward_code(text: str, function_name: str = MAIN_FUNCTION) -> Extrac
         )
 
     # Blocks before the main one may hold helpers and constants; blocks after it are examples.
-    kept: list[tuple[ast.stmt, str]] = []
+    kept: list[tuple[ast.stmt, list[tuple[str, int | None]]]] = []
+    usage = _UsageFinder(parsed[: main_index + 1], function_name)
     for index, module in enumerate(parsed):
         if module is None or index > main_index:
             if index > main_index and module is not None and module.body:
-                notes.append(f"ignored code block {index + 1} after the main function")
+                notes.append(f"ignored code block {index + 1} after the main function (line {offsets[index] + 1})")
             continue
         for node in module.body:
+            answer_line = node.lineno + offsets[index]
             if _is_module_level_definition(node):
                 if index != main_index and isinstance(node, ast.FunctionDef) and node.name == function_name:
                     continue  # an earlier draft of the main function, superseded
-                kept.append((node, _node_source(blocks[index], node)))
+                reason = usage.reason_to_drop(node)
+                if reason is None:
+                    kept.append((node, _node_lines(blocks[index], node, offsets[index])))
+                    continue
+                notes.append(f"dropped example usage at line {answer_line} ({reason}): {_snippet(blocks[index], node)}")
             else:
-                notes.append(f"dropped top-level statement at line {node.lineno} ({type(node).__name__})")
+                notes.append(f"dropped top-level statement at line {answer_line} ({_describe_dropped(node)}): "
+                             f"{_snippet(blocks[index], node)}")
 
     if len(blocks) == 1 and not _dropped(notes):
-        code = blocks[main_index].strip()  # verbatim, comments included
+        block = blocks[main_index]
+        lead = block[: len(block) - len(block.lstrip())].count("\n")
+        first = offsets[main_index] + lead + 1
+        lines = [(line, first + k) for k, line in enumerate(block.strip().splitlines())]  # verbatim, comments too
     else:
-        code = "\n\n".join(source for _, source in _dedupe_definitions(kept))
-    code, import_notes = _add_missing_imports(code)
+        lines = []
+        for _, source in _dedupe_definitions(kept):
+            lines += ([("", None)] if lines else []) + source
+    code = "\n".join(line for line, _ in lines)
+    line_map = [number for _, number in lines]
+    repaired, import_notes = _add_missing_imports(code)
+    line_map = [None] * (repaired.count("\n") - code.count("\n")) + line_map
     notes.extend(import_notes)
     try:
-        ast.parse(code)
+        ast.parse(repaired)
     except SyntaxError as err:  # only reachable if a repair broke it; surfaced, not hidden
-        return _syntax_error(err)
-    return ExtractedCode(code=code.rstrip() + "\n", function_name=function_name, notes=tuple(notes))
+        return _syntax_error(err, 0, line_map)
+    code = repaired.rstrip() + "\n"
+    return ExtractedCode(code=code, function_name=function_name, notes=tuple(notes),
+                         line_map=tuple(line_map[: code.count("\n")]))
 
 
-def _fenced_blocks(text: str) -> list[str]:
-    blocks = []
+def _fenced_blocks(text: str) -> tuple[list[str], list[int]]:
+    """The Python blocks and, for each, how many lines of the response come before its first line."""
+    blocks, offsets = [], []
     for match in _FENCE.finditer(text):
-        tag, body = match.group(1).lower(), match.group(2)
+        tag, body = (match.group("tag") or match.group("inline_tag") or "").lower(), match.group("body")
         if tag in _NON_PYTHON_TAGS or not body.strip():
             continue
-        blocks.append(body)
-    return blocks
+        indented = all(line[:1] in (" ", "\t") for line in body.splitlines() if line.strip())
+        blocks.append(textwrap.dedent(body) if indented else body)  # a block in a list item is indented whole
+        offsets.append(text.count("\n", 0, match.start("body")))
+    return blocks, offsets
 
 
-def _unfenced_code(text: str) -> str | None:
+def _unfenced_code(text: str) -> tuple[str, int] | None:
     """Code written without fences: from the first line that starts code, minus trailing prose."""
     match = _CODE_START.search(text)
     if match is None:
         return None
+    offset = text.count("\n", 0, match.start())
     lines = text[match.start() :].splitlines()
     for end in range(len(lines), 0, -1):
         candidate = "\n".join(lines[:end])
@@ -114,8 +145,8 @@ def _unfenced_code(text: str) -> str | None:
             ast.parse(candidate)
         except SyntaxError:
             continue
-        return candidate
-    return "\n".join(lines)  # unparsable: let the caller report the syntax error
+        return candidate, offset
+    return "\n".join(lines), offset  # unparsable: let the caller report the syntax error
 
 
 def _defines(block: str, name: str) -> bool:
@@ -142,14 +173,97 @@ def _is_module_level_definition(node: ast.stmt) -> bool:
     return False
 
 
-def _node_source(block: str, node: ast.stmt) -> str:
-    """The node's own lines (decorators and inner comments included)."""
+def _node_lines(block: str, node: ast.stmt, offset: int) -> list[tuple[str, int | None]]:
+    """The node's own lines (decorators and inner comments included), each with its line in the response."""
     start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
     lines = block.splitlines()[start - 1 : node.end_lineno]
-    return "\n".join(lines)
+    return [(line, start + offset + k) for k, line in enumerate(lines)]
 
 
-def _dedupe_definitions(items: list[tuple[ast.stmt, str]]) -> list[tuple[ast.stmt, str]]:
+def _snippet(block: str, node: ast.stmt, limit: int = 70) -> str:
+    """The statement's first line, shortened, for a note."""
+    first = block.splitlines()[node.lineno - 1].strip()
+    more = node.end_lineno is not None and node.end_lineno > node.lineno
+    return "`" + (first[: limit - 3] + "..." if len(first) > limit else first) + "`" + (" ..." if more else "")
+
+
+def _describe_dropped(node: ast.stmt) -> str:
+    if isinstance(node, ast.If) and "__name__" in ast.dump(node.test):
+        return "a __main__ block"
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        func = node.value.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        return f"a call of {name}" if name else "a call"
+    return type(node).__name__
+
+
+class _UsageFinder:
+    """Tells example usage (demo inputs, calls of the reward, unused demo data) from module constants.
+
+    Module level keeps imports, functions and the constants they use. An assignment is example usage
+    when it calls a function the answer defines (`reward, terms = compute_reward(...)`), binds a name the
+    reward takes as a parameter (`state = np.array(...)`), or binds data no function reads.
+    """
+
+    def __init__(self, modules: list[ast.Module | None], function_name: str) -> None:
+        body = [node for module in modules if module is not None for node in module.body]
+        self.functions = {n.name for n in body if isinstance(n, ast.FunctionDef)}
+        self.parameters: set[str] = set()
+        self.read_by_functions: set[str] = set()
+        for node in body:
+            if isinstance(node, ast.FunctionDef):
+                if node.name == function_name:
+                    self.parameters |= {a.arg for a in node.args.posonlyargs + node.args.args}
+                self.read_by_functions |= _global_reads(node)
+        self.read_by_constants: set[str] = set()  # by assignments that stay (they call nothing the answer defines)
+        for node in body:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and not self._calls(node):
+                self.read_by_constants |= {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+
+    def _calls(self, node: ast.Assign | ast.AnnAssign) -> list[str]:
+        """The answer's own functions that an assignment's value calls."""
+        return sorted({
+            n.func.id for n in ast.walk(node.value)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self.functions
+        })
+
+    def reason_to_drop(self, node: ast.stmt) -> str | None:
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+            return None
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        called = self._calls(node)
+        if called:
+            return f"calls {called[0]}"
+        if names & self.parameters:
+            return f"a demo value for '{sorted(names & self.parameters)[0]}'"
+        if not names & (self.read_by_functions | self.read_by_constants) and not _is_constant_value(node.value):
+            return "data no function reads"
+        return None
+
+
+def _global_reads(function: ast.FunctionDef) -> set[str]:
+    """Names a function reads that it does not bind itself (so they come from module level)."""
+    bound = {a.arg for n in ast.walk(function) if isinstance(n, ast.arguments)
+             for a in n.posonlyargs + n.args + n.kwonlyargs + [x for x in (n.vararg, n.kwarg) if x]}
+    bound |= {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
+
+
+def _is_constant_value(node: ast.AST) -> bool:
+    """Numbers, strings, tuples of them and arithmetic on them (what module level may hold)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Tuple):
+        return all(_is_constant_value(e) for e in node.elts)
+    if isinstance(node, ast.UnaryOp):
+        return _is_constant_value(node.operand)
+    if isinstance(node, ast.BinOp):
+        return _is_constant_value(node.left) and _is_constant_value(node.right)
+    return isinstance(node, (ast.Name, ast.Attribute))  # another constant, math.pi
+
+
+def _dedupe_definitions(items: list[tuple[ast.stmt, list]]) -> list[tuple[ast.stmt, list]]:
     """Keep the last definition of each function name and one copy of each import, imports first."""
     last_def = {node.name: i for i, (node, _) in enumerate(items) if isinstance(node, ast.FunctionDef)}
     seen_imports: set[str] = set()
@@ -195,7 +309,13 @@ def _add_missing_imports(code: str) -> tuple[str, list[str]]:
     return header + "\n\n" + code, [f"added missing '{_MODULE_ALIASES[a]}'" for a in missing]
 
 
-def _syntax_error(err: SyntaxError) -> ExtractionError:
-    where = f" at line {err.lineno}" if err.lineno else ""
+def _syntax_error(err: SyntaxError, offset: int, line_map: list[int | None] | None = None) -> ExtractionError:
+    """The error at its line in the response: block line + the lines before the block, or via line_map."""
+    line = err.lineno
+    if line is not None and line_map is not None:
+        line = line_map[line - 1] if 0 < line <= len(line_map) else None
+    elif line is not None:
+        line += offset
+    where = f" at line {line}" if line else ""
     text = f": {err.text.strip()}" if err.text else ""
-    return ExtractionError("syntax_error", f"syntax error{where}: {err.msg}{text}", line=err.lineno)
+    return ExtractionError("syntax_error", f"syntax error{where}: {err.msg}{text}", line=line)

@@ -85,6 +85,9 @@ class Completion:
     cost_usd: float = 0.0
     latency_s: float = 0.0
     cached: bool = False
+    tokens_estimated: bool = False
+    """True when the token counts were counted from the text with the model's tokenizer because the
+    provider reported none or too few (llama.cpp's server counts only the first of n answers)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -157,6 +160,38 @@ class ProgressSpec:
 
 
 @dataclass(frozen=True)
+class DirectionSide:
+    """States of known quality for the direction check: short real rollouts of a named policy.
+
+    Each of `episodes` envs is reset, optionally put into the physical state `start` describes, driven by
+    `policy` for `warmup` unrecorded steps and then for `steps` recorded ones; an env whose episode ends
+    stops there (its last transition is scored on the terminal obs). See envs/README.md.
+    """
+
+    description: str
+    """What these states are, in plain words ('the pole held upright'); shown in the check's message."""
+    policy: str
+    """A policy name of reward_coder.envs.sampling.POLICIES ('random', 'zero', 'scripted', 'expert', ...)."""
+    steps: int = 16
+    warmup: int = 0
+    episodes: int = 8
+    start: dict[str, Any] = field(default_factory=dict)
+    """Simulator overrides after reset: {'state': [...]} for classic-control envs, {'qpos': {joint: v},
+    'qvel': {joint: v}} for MuJoCo ones; a value [low, high] is drawn uniformly per env."""
+
+
+@dataclass(frozen=True)
+class DirectionPair:
+    """A good and a bad set of states that any reward for the pair's tasks must tell apart the right way."""
+
+    name: str
+    good: DirectionSide
+    bad: DirectionSide
+    tasks: tuple[str, ...] = ()
+    """Names of the card's tasks whose goal this pair encodes."""
+
+
+@dataclass(frozen=True)
 class ActionSpec:
     shape: tuple[int, ...]
     low: float
@@ -226,6 +261,12 @@ class EnvCard:
     """Task distances the analyzer reports per episode (never shown to the designer as fields)."""
     progress: ProgressSpec | None = None
     """Graded progress measure for selection tie-breaks (lower is better); None when the card declares none."""
+    direction: tuple[DirectionPair, ...] = ()
+    """Good-vs-bad state sets per task, scored by the direction check before training (envs/README.md)."""
+
+    def direction_for(self, task_name: str) -> tuple[DirectionPair, ...]:
+        """The direction pairs that judge rewards for the task `task_name`."""
+        return tuple(pair for pair in self.direction if task_name in pair.tasks)
 
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
@@ -315,6 +356,7 @@ class ExtractionError:
     kind: Literal["no_code", "no_function", "syntax_error"]
     message: str
     line: int | None = None
+    """Line of the response text (prose included) the error is at, when it has one."""
 
 
 @dataclass(frozen=True)
@@ -322,7 +364,17 @@ class ExtractedCode:
     code: str
     function_name: str = "compute_reward"
     notes: tuple[str, ...] = ()
-    """What extraction repaired (e.g. 'added missing import numpy as np')."""
+    """What extraction repaired or dropped (e.g. 'added missing import numpy as np', 'dropped example
+    usage at line 31 (calls compute_reward): `reward, terms = compute_reward(...)`'), lines of the response."""
+    line_map: tuple[int | None, ...] = ()
+    """For each line of `code` (line_map[i] for line i + 1), its line in the response text, or None for a
+    line extraction added; () when unknown. Turns line numbers of checks on `code` into lines of the answer."""
+
+    def answer_line(self, line: int | None) -> int | None:
+        """The response line of `code`'s line `line` (None when unknown or added by extraction)."""
+        if line is None or not self.line_map:
+            return line
+        return self.line_map[line - 1] if 0 < line <= len(self.line_map) else None
 
 
 def to_jsonable(value: Any) -> Any:

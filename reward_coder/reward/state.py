@@ -6,12 +6,15 @@ from typing import Iterator, Mapping
 
 import numpy as np
 
+from reward_coder.sandbox._rules import state_attribute_hint, state_index_hint, state_len_hint
+
 
 class FieldView:
     """Attribute access to a mapping of field name -> array (n_envs, ...).
 
     Unknown names raise AttributeError listing the fields that exist, so the message fed back to the
-    LLM says exactly what it may use.
+    LLM says exactly what it may use; reading it as an array (`state[:, 0]`, `len(state)`, `state.shape`)
+    raises an error that says how to read fields instead, as the sandbox worker's view does.
     """
 
     __slots__ = ("_fields",)
@@ -25,6 +28,8 @@ class FieldView:
         try:
             return fields[name]
         except KeyError:
+            if not name.startswith("_") and hasattr(np.ndarray, name):
+                raise AttributeError(state_attribute_hint(list(fields), name)) from None
             available = ", ".join(sorted(fields))
             raise AttributeError(f"unknown field '{name}'; available: {available}") from None
 
@@ -32,7 +37,15 @@ class FieldView:
         raise AttributeError("state fields are read-only")
 
     def __getitem__(self, name: str) -> np.ndarray:
+        if not isinstance(name, str):
+            raise TypeError(state_index_hint(list(object.__getattribute__(self, "_fields")), name))
         return self.__getattr__(name)
+
+    def __len__(self) -> int:
+        raise TypeError(state_len_hint(list(object.__getattribute__(self, "_fields"))))
+
+    def __bool__(self) -> bool:
+        return True
 
     def __contains__(self, name: object) -> bool:
         return name in object.__getattribute__(self, "_fields")

@@ -4,9 +4,10 @@ Runs inside bubblewrap (or, as a fallback, a plain process). Everything here up 
 candidate is trusted; after that, nothing the worker sends can be trusted by the parent, which is why
 the protocol carries only JSON and raw numeric arrays.
 
-Order matters: read the init frame, set resource limits, drop root (fallback only), install the
-seccomp filter (which forbids changing limits), silence stdout/stderr, then compile and run the
-candidate module with restricted builtins (defense in depth, not the barrier).
+Order matters: read the init frame, preload numpy's lazily loaded parts (see _preload_numpy), set
+resource limits, drop root (fallback only), install the seccomp filter (which forbids changing
+limits), silence stdout/stderr, then compile and run the candidate module with restricted builtins
+(defense in depth, not the barrier).
 """
 
 from __future__ import annotations
@@ -86,7 +87,37 @@ def _drop_root() -> None:
     os.setuid(NOBODY)
 
 
+def _preload_numpy() -> None:
+    """Load now, with the real builtins, what numpy would otherwise load or cache on first use.
+
+    numpy fills per-process caches the first time an array is printed or reduced (ndarray.__str__ asks
+    numpy._core.arrayprint for its formatter, ndarray.mean numpy._core._methods); done here, reward code
+    formats and reduces arrays without any import at all. Lazily loaded submodules (np.ma, np.fft, ...)
+    are imported while limits and the syscall filter do not yet stand in the way.
+    """
+    import importlib
+
+    for module in _rules.PRELOADED_MODULES:
+        importlib.import_module(module)
+    samples = [np.array([[0.5, -1.0]]), np.array([1, 2]), np.array([True]), np.float64(0.5), np.int64(1),
+               np.array(0.5)]
+    for sample in samples:
+        str(sample), repr(sample), f"{sample}", str(np.asarray(sample).dtype), repr(np.asarray(sample).dtype)
+    array = samples[0]
+    for method in ("mean", "std", "var", "sum", "prod", "max", "min", "any", "all", "ptp", "cumsum", "round"):
+        reduce = getattr(array, method, None)
+        if reduce is not None:
+            reduce()
+    array.clip(0.0, 1.0)
+    np.array2string(array), np.format_float_positional(0.5), np.format_float_scientific(0.5)
+
+
 def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+    # numpy's C code (PyImport_Import) passes an empty list; import statements pass None or a tuple, so
+    # `import numpy._core._internal as m` stays refused, and an empty fromlist makes this return `numpy`.
+    if (level == 0 and type(fromlist) is list and not fromlist and name in _rules.NUMPY_RUNTIME_IMPORTS
+            and name in sys.modules):
+        return builtins.__import__(name, globals, locals, [], 0)
     if level != 0 or name not in _rules.ALLOWED_MODULES:
         raise ImportError(f"import of '{name}' is not allowed: reward code may import only numpy and math")
     for item in fromlist or ():
@@ -124,14 +155,22 @@ class FieldView:
         try:
             start, stop, shape = spec[name]
         except KeyError:
+            if not name.startswith("_") and hasattr(np.ndarray, name):  # state.shape, state.mean(), ...
+                raise AttributeError(_rules.state_attribute_hint(list(spec), name)) from None
             raise AttributeError(f"unknown field '{name}'; available: {', '.join(spec)}") from None
         array = made[name] = object.__getattribute__(self, "_buffer")[start:stop].reshape(shape)
         return array
 
     def __getitem__(self, name: str):
-        if not isinstance(name, str):
-            raise KeyError(name)
+        if not isinstance(name, str):  # state[:, 0], state[0]: the reward reads state as one array
+            raise TypeError(_rules.state_index_hint(list(object.__getattribute__(self, "_spec")), name))
         return self.__getattr__(name)
+
+    def __len__(self) -> int:
+        raise TypeError(_rules.state_len_hint(list(object.__getattribute__(self, "_spec"))))
+
+    def __bool__(self) -> bool:
+        return True  # `if state:` must not fall back to __len__
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("state fields are read-only")
@@ -203,6 +242,7 @@ class Worker:
         if header.get("op") != "init":
             return False
         self.max_elements = int(header["max_output_elements"])
+        _preload_numpy()
         _apply_limits(header["limits"])
         spin_s = float(header.get("spin_s", 0.0))
         if spin_s > 0:  # poll for the next call before sleeping; set up before the syscall filter

@@ -19,8 +19,13 @@ Refusals (severity "error") and what they protect against:
 - the contract: a top-level `def compute_reward(state, action, next_state[, memory])`, names that
   are never defined (a missing `import numpy as np`), fields the environment does not have.
 
+- reading `state` as an array in compute_reward (`state[:, 0]`, `len(state)`, `state.shape`) and
+  `action["name"]` (action is a plain array): each message says how to read fields instead.
+
 Warnings: `==` / `!=` on an expression that reads a state field ("float-equality"): exact equality
-on continuous positions is almost never true, so a bonus guarded by it never fires.
+on continuous positions is almost never true, so a bonus guarded by it never fires. A reduction over
+the batch axis or a slice of it (`np.mean(next_state.x)`, `x[100:]`) of state values ("episode-average"):
+rows are environments at one step, not the steps of an episode, which small models often assume.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ import ast
 import string
 from collections.abc import Collection, Iterable
 
+import numpy as np
+
 from reward_coder.sandbox._rules import (
     ALLOWED_BUILTINS,
     ALLOWED_MODULES,
@@ -36,6 +43,10 @@ from reward_coder.sandbox._rules import (
     ENTRY_POINT,
     FORBIDDEN_BUILTINS,
     attribute_refusal,
+    example_field,
+    state_attribute_hint,
+    state_index_hint,
+    state_len_hint,
 )
 from reward_coder.types import CheckIssue
 
@@ -47,6 +58,17 @@ MAX_AST_DEPTH = 60
 
 STATE_PARAMETER_NAMES = frozenset({"state", "next_state", "prev_state", "obs", "next_obs"})
 """Helper-function parameters treated as state objects (fields are checked on them too)."""
+
+ARRAY_ATTRIBUTES = frozenset(name for name in dir(np.ndarray) if not name.startswith("_"))
+"""`state.shape`, `state.mean()`, ...: what code that takes `state` for one array reaches for."""
+
+BATCH_REDUCTIONS = {
+    "mean": 1, "sum": 1, "average": 1, "median": 1, "std": 1, "var": 1, "max": 1, "min": 1, "amax": 1,
+    "amin": 1, "prod": 1, "all": 1, "any": 1, "nanmean": 1, "nansum": 1, "nanmax": 1, "nanmin": 1,
+    "nanmedian": 1, "ptp": 1, "argmax": 1, "argmin": 1, "percentile": 2, "quantile": 2, "norm": 2,
+}
+"""numpy reductions and the position of their `axis` argument: without an axis (or with axis 0) they
+reduce over the batch, i.e. over environments."""
 
 
 def static_check(code: str, field_names: Collection[str] | None = None) -> list[CheckIssue]:
@@ -66,7 +88,8 @@ def static_check(code: str, field_names: Collection[str] | None = None) -> list[
     size_issue = _check_size(tree)
     if size_issue is not None:
         return [size_issue]
-    checker = _Checker(tree, None if field_names is None else frozenset(field_names))
+    ordered = tuple(field_names) if field_names is not None else ()
+    checker = _Checker(tree, None if field_names is None else frozenset(ordered), ordered)
     checker.run()
     unique = {(i.line or 0, i.rule, i.message): i for i in checker.issues}
     return [unique[key] for key in sorted(unique, key=lambda k: (k[0], k[1], k[2]))]
@@ -126,12 +149,18 @@ def _kind_of_value(node: ast.AST) -> str:
 
 
 class _Checker:
-    def __init__(self, tree: ast.Module, field_names: frozenset[str] | None) -> None:
+    def __init__(self, tree: ast.Module, field_names: frozenset[str] | None, ordered: tuple[str, ...] = ()) -> None:
         self.tree = tree
         self.field_names = field_names
+        self.ordered_fields = ordered
+        """The card's field names in card order (an index in `state[:, 1]` points into it)."""
         self.issues: list[CheckIssue] = []
         self.bound_names = self._collect_bound_names(tree)
         self.state_receivers: set[str] = set(STATE_PARAMETER_NAMES)
+        self.entry: ast.FunctionDef | None = None
+        self.entry_state: set[str] = set()
+        """compute_reward's state and next_state parameters, when the function never rebinds them."""
+        self.entry_action: set[str] = set()
 
     def add(self, rule: str, message: str, node: ast.AST | None = None, severity: str = "error") -> None:
         line = getattr(node, "lineno", None) if node is not None else None
@@ -144,11 +173,14 @@ class _Checker:
         self._check_module_level()
         for node in ast.walk(self.tree):
             self._check_node(node)
+        if self.entry is not None:
+            self._check_state_as_array(self.entry)
         for function in ast.walk(self.tree):
             if isinstance(function, (ast.FunctionDef, ast.Lambda)):
                 self._check_defaults(function)
             if isinstance(function, ast.FunctionDef):
                 self._lint_float_equality(function)
+                self._lint_batch_reductions(function)
 
     # ---- contract -------------------------------------------------------------------------------
 
@@ -175,6 +207,10 @@ class _Checker:
             )
         if len(positional) >= 3:
             self.state_receivers.update({positional[0], positional[2]})
+            rebound = {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            self.entry_state = {positional[0], positional[2]} - rebound
+            self.entry_action = {positional[1]} - rebound
+            self.entry = function
 
     def _check_module_level(self) -> None:
         for position, node in enumerate(self.tree.body):
@@ -304,11 +340,12 @@ class _Checker:
         if on_state and not node.attr.startswith("_"):
             if self.field_names is not None and node.attr not in self.field_names:
                 available = ", ".join(sorted(self.field_names)) or "none"
-                self.add(
-                    "unknown-field",
-                    f"'{receiver.id}.{node.attr}' is not a field of this environment; available fields: {available}",
-                    node,
-                )
+                if node.attr in ARRAY_ATTRIBUTES:
+                    message = state_attribute_hint(self._names(), node.attr, receiver=receiver.id)
+                else:
+                    message = (f"'{receiver.id}.{node.attr}' is not a field of this environment; "
+                               f"available fields: {available}")
+                self.add("unknown-field", message, node)
             return
         refusal = attribute_refusal(node.attr)
         if refusal is not None:
@@ -368,20 +405,53 @@ class _Checker:
                 node,
             )
 
+    # ---- the state contract ---------------------------------------------------------------------
+
+    def _names(self) -> list[str]:
+        return list(self.ordered_fields or sorted(self.field_names or ()))
+
+    def _check_state_as_array(self, function: ast.FunctionDef) -> None:
+        """compute_reward reading `state` as one array: certain to fail at run time, so said up front."""
+        for node in ast.walk(function):
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+                name, key = node.value.id, node.slice
+                is_name = isinstance(key, ast.Constant) and isinstance(key.value, str)
+                # a key that is surely not a name (a number, a slice, a tuple); state[name_variable] may be fine
+                if name in self.entry_state and not is_name and _literal_key(key) is not None:
+                    shown = ", ".join(map(ast.unparse, key.elts)) if isinstance(key, ast.Tuple) else ast.unparse(key)
+                    self.add("state-not-array", state_index_hint(
+                        self._names(), _literal_key(key), key_text=shown, receiver=name), node)
+                elif (name in self.entry_state and is_name and self.field_names is not None
+                      and key.value not in self.field_names):
+                    available = ", ".join(sorted(self.field_names)) or "none"
+                    self.add("unknown-field", f"{name}[\"{key.value}\"]: '{key.value}' is not a field of this "
+                                              f"environment; available fields: {available}", node)
+                elif name in self.entry_action and is_name:
+                    self.add("action-not-fields", (
+                        f"{name}[{ast.unparse(key)}] does not work: only state and next_state have named fields; "
+                        f"{name} is a plain array with one row per environment (see the action description), "
+                        f"e.g. `first = {name}[:, 0]` for the first component of a continuous action"), node)
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len"
+                  and len(node.args) == 1 and isinstance(node.args[0], ast.Name)
+                  and node.args[0].id in self.entry_state):
+                self.add("state-has-no-len", state_len_hint(self._names(), receiver=node.args[0].id), node)
+
     # ---- lint -----------------------------------------------------------------------------------
 
-    def _lint_float_equality(self, function: ast.FunctionDef) -> None:
+    def _state_taint(self, function: ast.FunctionDef):
+        """(reads_state, roots): a predicate telling whether an expression reads state values, directly
+        (`state.x`, `state["x"]`) or through a variable assigned from them; None when nothing is state."""
         args = function.args.posonlyargs + function.args.args
         roots = {a.arg for a in args if a.arg in self.state_receivers}
         if function.name == ENTRY_POINT and len(args) >= 3:
             roots |= {args[0].arg, args[2].arg}
         if not roots:
-            return
+            return None, roots
         tainted: set[str] = set()
 
         def reads_state(expr: ast.AST) -> bool:
             for sub in ast.walk(expr):
-                if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id in roots:
+                if isinstance(sub, (ast.Attribute, ast.Subscript)) and isinstance(sub.value, ast.Name) and sub.value.id in roots:
                     return True
                 if isinstance(sub, ast.Name) and sub.id in tainted:
                     return True
@@ -396,6 +466,54 @@ class _Checker:
                 targets = assignment.targets if isinstance(assignment, ast.Assign) else [assignment.target]
                 for target in targets:
                     tainted.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        return reads_state, roots
+
+    def _lint_batch_reductions(self, function: ast.FunctionDef) -> None:
+        """Per-episode thinking in a per-step reward: reducing or slicing state values over the batch axis."""
+        reads_state, roots = self._state_taint(function)
+        if reads_state is None:
+            return
+        findings: list[tuple[ast.AST, str]] = []
+        inside_reported: set[int] = set()  # one finding per expression: np.mean(x[100:]) is one mistake
+        for node in ast.walk(function):  # breadth first: an outer call is seen before what it contains
+            if id(node) in inside_reported:
+                continue
+            if any(isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name) and sub.value.id in roots
+                   and not (isinstance(sub.slice, ast.Constant) and isinstance(sub.slice.value, str))
+                   for sub in ast.walk(node)):
+                continue  # np.mean(state[2:]) is reported once, as state read like an array
+            if isinstance(node, ast.Call) and _reduces_over_batch(node, reads_state):
+                findings.append((node, f"`{_short(node)}` reduces over the batch"))
+            elif (isinstance(node, ast.Subscript) and not (isinstance(node.value, ast.Name) and node.value.id in roots)
+                  and _slices_first_axis(node.slice) and reads_state(node.value)):
+                findings.append((node, f"`{_short(node)}` slices the batch axis as if it were time"))
+            else:
+                continue
+            inside_reported.update(id(sub) for sub in ast.walk(node))
+        if not findings:
+            return
+        node, what = min(findings, key=lambda item: (item[0].lineno, item[0].col_offset))
+        more = f" ({len(findings) - 1} more like it in '{function.name}')" if len(findings) > 1 else ""
+        field = self._field_in(node, roots)
+        self.add("episode-average", (
+            f"{what}{more}: compute_reward scores one step of many environments at once, so axis 0 of every field "
+            "runs over environments, not over the steps of an episode; give each state its own value, e.g. "
+            f"`reward = next_state.{field}` (reduce a field's components with axis=1); episode averages such as "
+            "the success metric are computed by us from the per-step rewards"), node, severity="warning")
+
+    def _field_in(self, node: ast.AST, roots: set[str]) -> str:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id in roots:
+                return sub.attr
+            if (isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name) and sub.value.id in roots
+                    and isinstance(sub.slice, ast.Constant) and isinstance(sub.slice.value, str)):
+                return sub.slice.value
+        return example_field(self._names())
+
+    def _lint_float_equality(self, function: ast.FunctionDef) -> None:
+        reads_state, _roots = self._state_taint(function)
+        if reads_state is None:
+            return
         for node in ast.walk(function):
             if isinstance(node, ast.Compare) and any(isinstance(op, (ast.Eq, ast.NotEq)) for op in node.ops):
                 if reads_state(node):
@@ -452,3 +570,53 @@ def _format_fields(text: str) -> Iterable[str]:
                 yield field
             if spec and "{" in spec:
                 pending.append(spec)
+
+
+def _literal_key(node: ast.AST) -> object:
+    """The Python value of a simple subscript key (`:, 1` -> (slice(None), 1)), or None."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+        return -node.operand.value if isinstance(node.operand.value, int) else None
+    if isinstance(node, ast.Slice):
+        return slice(None)
+    if isinstance(node, ast.Tuple):
+        return tuple(_literal_key(e) for e in node.elts)
+    return None
+
+
+def _short(node: ast.AST, limit: int = 60) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _slices_first_axis(key: ast.AST) -> bool:
+    """`x[100:]`, `x[-10:]`, `x[1::2]`, `x[a:b, 0]`: a bounded slice on axis 0 (`x[:, 0]` is not)."""
+    first = key.elts[0] if isinstance(key, ast.Tuple) and key.elts else key
+    return isinstance(first, ast.Slice) and any(p is not None for p in (first.lower, first.upper, first.step))
+
+
+def _reduces_over_batch(call: ast.Call, reads_state) -> bool:
+    """np.mean(x) or x.mean() on state values with no axis, or with axis 0 (the batch axis)."""
+    func = call.func
+    if not isinstance(func, ast.Attribute) or func.attr not in BATCH_REDUCTIONS:
+        return False
+    base = func.value
+    while isinstance(base, ast.Attribute):  # np.linalg.norm
+        base = base.value
+    on_module = isinstance(base, ast.Name) and base.id in ("np", "numpy")
+    if on_module:
+        if not call.args or not reads_state(call.args[0]):
+            return False
+        position = BATCH_REDUCTIONS[func.attr]
+    else:
+        if not reads_state(func.value):
+            return False
+        position = 0 if func.attr not in ("percentile", "quantile") else 1
+    axis = next((k.value for k in call.keywords if k.arg == "axis"), None)
+    if axis is None and len(call.args) > position:
+        axis = call.args[position]
+    if axis is None:
+        return True
+    values = axis.elts if isinstance(axis, ast.Tuple) else [axis]
+    return any(isinstance(v, ast.Constant) and v.value == 0 for v in values)

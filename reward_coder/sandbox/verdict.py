@@ -44,6 +44,34 @@ def _warning(rule: str, message: str, *, term: str | None = None) -> CheckIssue:
     return CheckIssue(rule=rule, message=message, severity="warning", term=term)
 
 
+_TEACHING = (
+    # (exception type, text in its message, what the contract says and the line to write instead)
+    ("ValueError", "truth value of an array",
+     "`if`, `and`, `or` and `not` need one True/False, but a comparison of state values gives one per "
+     "environment (the whole batch): choose element-wise, e.g. `bonus = np.where(x > 0.9, 1.0, 0.0)` instead of "
+     "`if x > 0.9: bonus = 1.0`, and combine conditions with & and | (each in parentheses)"),
+    ("TypeError", "arrays can be converted to python scalars",
+     "a function of one number (math.cos, math.sqrt, float, int) got an array: fields hold one value per "
+     "environment, so use numpy's element-wise functions, e.g. `np.cos(x)` instead of `math.cos(x)`"),
+    ("IndexError", "only integers, slices",
+     "an array was indexed with a name: only state and next_state have named fields (next_state.x or "
+     "next_state[\"x\"]); action is a plain array with one row per environment, e.g. `action[:, 0]`"),
+    ("IndexError", "too many indices for array",
+     "a field without components (shape ()) is an array of shape (n_envs,), one value per environment: use "
+     "it whole, e.g. `x = next_state.x`, not `next_state.x[:, 0]`"),
+)
+"""Known exceptions of code that misreads the contract, each with a one-line lesson and a corrected line."""
+
+
+def teaching_hint(exc_type: str, message: str) -> str | None:
+    """The lesson for an exception that shows a misread contract, or None."""
+    lowered = message.lower()
+    for known_type, text, hint in _TEACHING:
+        if exc_type == known_type and text.lower() in lowered:
+            return hint
+    return None
+
+
 def issue_from_error(error: CallError) -> CheckIssue:
     """The CheckIssue for a call that produced no output."""
     rule = _ERROR_RULES.get(error.kind, "runtime-error")
@@ -55,6 +83,9 @@ def issue_from_error(error: CallError) -> CheckIssue:
         message = f"loading the code failed with {error.exc_type}: {error.message}"
     else:
         message = error.message
+    hint = teaching_hint(error.exc_type, error.message) if error.kind in ("exception", "load") else None
+    if hint is not None:
+        message = f"{message}; {hint}"
     return _error(rule, message, line=error.line)
 
 
@@ -115,8 +146,13 @@ def _judge_values(values: np.ndarray, n: int, what: str, term: str | None) -> li
     rule_shape = "term-shape" if term else "reward-shape"
     if values.shape != (n,):
         hint = ""
-        if values.ndim == 0:
+        if values.ndim == 0 and term is not None:
             hint = " (a single number: a sum or mean over the whole batch?)"
+        elif values.ndim == 0:
+            hint = (" (a single number: a sum or mean over the whole batch? compute_reward scores one step of "
+                    "many environments at once, and each row of a field is a different environment, not a step of "
+                    "an episode: return one value per row, e.g. `reward = np.where(x > 0.9, 1.0, 0.0)` rather than "
+                    "`np.mean(x) > 0.9`; episode averages such as the success metric are computed by us)")
         elif values.ndim == 2 and values.shape[0] == n:
             hint = " (one value per state and feature: sum over axis=1?)"
         return [_error(rule_shape, f"{what} has shape {values.shape}, expected ({n},): one value per state{hint}", term=term)]
