@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
+
+DEFAULT_LLM_MAX_TOKENS: dict[str, int] = {
+    "designer": 1500,
+    "repair": 1500,
+    "critic": 1200,
+    "analyzer": 800,
+    "success_proposal": 400,
+    "default": 1500,
+}
+"""Most tokens one answer may have, by request purpose ('default': any purpose not named).
+
+A reward answer (a few lines of reasoning and one function) rarely passes 1,000 tokens: the longest of the
+recorded real answers has ~890. The critic gets 1200, not less, because a 'revise' verdict ends with the
+whole corrected function; the analyzer writes a few sentences; a success proposal is one JSON object.
+The caps stop an answer that repeats itself (a recorded critic ran to the server's 2,048-token cap)."""
+
+
+def default_llm_max_tokens() -> dict[str, int]:
+    """A fresh copy of DEFAULT_LLM_MAX_TOKENS (a config must not share a mutable default)."""
+    return dict(DEFAULT_LLM_MAX_TOKENS)
 
 
 @dataclass(frozen=True)
@@ -23,7 +43,16 @@ class RunConfig:
     llm_retries: int = 4
     """Retries of an LLM call on rate limits, 5xx, timeouts and lost connections (exponential backoff)."""
     llm_timeout_s: float = 120.0
-    """Seconds before one LLM call counts as timed out."""
+    """Seconds before one LLM call counts as timed out (with split samples: each single-sample call)."""
+    llm_max_tokens: dict[str, int] = field(default_factory=default_llm_max_tokens)
+    """Most tokens one answer may have, by request purpose (designer, repair, critic, analyzer,
+    success_proposal; 'default' for any other); sent as `max_tokens` with every request. Models that
+    reason before answering (o1, o3-mini, ...) get 8192 tokens more, since their hidden reasoning counts."""
+    llm_split_samples: bool | None = None
+    """Ask for the K samples as K concurrent single-sample requests, each with its own timeout and retries,
+    so one slow answer cannot cost the finished ones. The CLI records its choice: on for a local server
+    (127.0.0.1, localhost, ::1, ollama/) unless told otherwise. None (configs written before this field):
+    decided the same way when the completer is made."""
     samples: int = 4
     """K: reward candidates asked for per iteration. Eureka used 16; 4 fits a 2-core machine."""
     temperature: float = 1.0
@@ -61,6 +90,9 @@ class RunConfig:
     """Run candidate code without OS isolation when bubblewrap is unavailable (resource limits only)."""
     check_steps: int = 64
     """Steps per env of the random and scripted rollouts whose states the sandboxed check runs on."""
+    strict_direction: bool = False
+    """Do not train a candidate that prefers the card's known-bad reference states to its good ones (the
+    direction check's `direction-reversed`, then an error); by default that is a warning fed back."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

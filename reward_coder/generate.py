@@ -22,6 +22,7 @@ class GenerateResult:
 
 def make_checker(task: Task, config: RunConfig, on_event: EventSink):
     """Sample real transitions once and return a checker that runs a candidate on them in the sandbox."""
+    from reward_coder.direction import direction_references, task_name_of
     from reward_coder.envs import sample_transitions
     from reward_coder.sandbox import check_candidate, require_isolation
 
@@ -30,9 +31,12 @@ def make_checker(task: Task, config: RunConfig, on_event: EventSink):
     batch = sample_transitions(task.card, n_envs=4, n_steps=config.check_steps, seed=config.seed)
     on_event("sampling", n=len(batch.action), env=task.card.env_id)
     field_names = task.card.field_names()
+    # good and bad reference states of the task, sampled once: every candidate is scored on the same ones
+    direction = direction_references(task.card, task_name_of(task.key, task.named), seed=config.seed)
 
     def checker(code: str):
-        return check_candidate(code, field_names=field_names, batches=batch, isolation=isolation)
+        return check_candidate(code, field_names=field_names, batches=batch, isolation=isolation,
+                               direction=direction, strict_direction=config.strict_direction)
 
     return checker
 
@@ -84,7 +88,8 @@ def run_generate(config: RunConfig, task: Task, store: RunStore, on_event: Event
     store.write_json("config.json", config)
     completer = JournalingCompleter(
         make_completer(config.model, api_base=config.api_base, max_retries=config.llm_retries,
-                       timeout_s=config.llm_timeout_s),
+                       timeout_s=config.llm_timeout_s, max_tokens=config.llm_max_tokens,
+                       split_samples=config.llm_split_samples),
         sink=lambda record: store.append_jsonl("llm_journal.jsonl", record),
     )
     checker = make_checker(task, config, emit)

@@ -1,10 +1,10 @@
-"""Shared CLI plumbing: consoles, and turning user-facing errors into one line on stderr."""
+"""Shared CLI plumbing: consoles, LLM options shared by commands, and user-facing errors as one stderr line."""
 
 from __future__ import annotations
 
 import functools
 import os
-from typing import Any, Callable, TypeVar
+from typing import Annotated, Any, Callable, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -39,3 +39,42 @@ def user_errors(func: F) -> F:
             raise fail("interrupted; finished work is saved", 130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+MaxTokensOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--max-tokens",
+        help="Most tokens per answer: N for every request, or purpose=N,... for some (designer, repair, critic, "
+        "analyzer, success_proposal, default). Default: designer/repair 1500, critic 1200, analyzer 800.",
+    ),
+]
+SplitSamplesOption = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--split-samples/--no-split-samples",
+        help="Ask for the K samples as K concurrent requests, each with its own timeout, so a slow answer "
+        "cannot cost the finished ones. Default: on for a local server (127.0.0.1, localhost, ::1, ollama/).",
+        show_default=False,
+    ),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=1.0, help="Seconds one LLM call may take (per sample with split samples).")
+]
+
+
+def llm_settings(model: str, api_base: str | None, max_tokens: str | None, split_samples: bool | None,
+                 timeout_s: float) -> dict[str, Any]:
+    """RunConfig fields of the shared LLM options, resolved so that config.json says what was used.
+
+    Unset options take their defaults here (the split-samples choice from the endpoint), so a resumed run
+    keeps them even if the defaults change later.
+    """
+    from reward_coder.config import default_llm_max_tokens
+    from reward_coder.llm import parse_max_tokens, split_samples_by_default
+
+    return {
+        "llm_max_tokens": parse_max_tokens(max_tokens) if max_tokens is not None else default_llm_max_tokens(),
+        "llm_split_samples": split_samples_by_default(model, api_base) if split_samples is None else split_samples,
+        "llm_timeout_s": float(timeout_s),
+    }

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from reward_coder.cli.common import console, err_console, user_errors
+from reward_coder.cli.common import MaxTokensOption, SplitSamplesOption, TimeoutOption, llm_settings
 from reward_coder.cli.progress import ProgressPrinter
 
 
@@ -24,8 +25,12 @@ def generate(
     api_base: Annotated[Optional[str], typer.Option(help="Base URL of an OpenAI-compatible server (vLLM, proxy).")] = None,
     temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 1.0,
     retries: Annotated[int, typer.Option(min=0, max=10, help="LLM retries on rate limits, 5xx and timeouts.")] = 4,
+    max_tokens: MaxTokensOption = None,
+    split_samples: SplitSamplesOption = None,
+    timeout: TimeoutOption = 120.0,
     seed: Annotated[int, typer.Option(help="Seed of the rollouts whose states the checks run on.")] = 0,
     allow_unsandboxed: Annotated[bool, typer.Option("--allow-unsandboxed", help="Run candidate code with resource limits only when bubblewrap is missing.")] = False,
+    strict_direction: Annotated[bool, typer.Option("--strict-direction", help="Count a candidate that prefers the card's known-bad reference states as failed (else a warning).")] = False,
 ) -> None:
     """Ask an LLM for K reward candidates, extract and check each on real states, and write them out."""
     from reward_coder.config import RunConfig
@@ -38,6 +43,8 @@ def generate(
         instruction=resolved.instruction, env=resolved.card.id, task=resolved.key if resolved.named else "",
         model=model, api_base=api_base, samples=samples, temperature=temperature,
         repair_attempts=repair, seed=seed, allow_unsandboxed=allow_unsandboxed, llm_retries=retries,
+        **llm_settings(model, api_base, max_tokens, split_samples, timeout),
+        strict_direction=strict_direction,
     )
     if out is None:
         out = Path("runs") / ("generate__" + make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed))

@@ -8,11 +8,13 @@ Nothing outside this package talks to a provider.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 from reward_coder.errors import LLMConfigError
 from reward_coder.llm.base import Completer
 from reward_coder.llm.journal import JournalingCompleter, JournalSink, journal_record, jsonl_file_sink
-from reward_coder.llm.litellm_provider import LiteLLMCompleter
+from reward_coder.llm.limits import PURPOSES, parse_max_tokens, split_samples_by_default
+from reward_coder.llm.litellm_provider import LiteLLMCompleter, PartialAnswerError
 from reward_coder.llm.replay import ReplayCompleter, ReplayEntry, ReplayMode, load_replay_entries
 from reward_coder.llm.routing import ACCEPTED_FORMS, ProviderRoute, resolve_route
 from reward_coder.llm.scripted import ScriptedCompleter, ScriptedResponse, ScriptExhaustedError
@@ -27,6 +29,8 @@ __all__ = [
     "JournalSink",
     "JournalingCompleter",
     "LiteLLMCompleter",
+    "PURPOSES",
+    "PartialAnswerError",
     "ProviderRoute",
     "REPLAY_PREFIX",
     "ReplayCompleter",
@@ -39,7 +43,9 @@ __all__ = [
     "jsonl_file_sink",
     "load_replay_entries",
     "make_completer",
+    "parse_max_tokens",
     "resolve_route",
+    "split_samples_by_default",
 ]
 
 
@@ -51,11 +57,16 @@ def make_completer(
     cache_dir: Path | None = None,
     timeout_s: float = 120.0,
     max_retries: int = 4,
+    max_tokens: Mapping[str, int] | None = None,
+    split_samples: bool | None = None,
 ) -> Completer:
     """The completer a model string names: 'replay:PATH' replays (auto mode), anything else goes to litellm.
 
-    Fails fast with a one-line LLMConfigError on an empty or unknown model string, a missing key or a
-    missing replay file, so the CLI can stop before a run starts.
+    max_tokens: answer limit by request purpose (RunConfig.llm_max_tokens); None: the defaults.
+    split_samples: n samples as n concurrent single-sample calls; None: for a local server only.
+    Both are ignored by replay, which answers what was recorded. Fails fast with a one-line
+    LLMConfigError on an empty or unknown model string, a missing key, a missing replay file or a bad
+    limit, so the CLI can stop before a run starts.
     """
     model = (model or "").strip()
     if not model:
@@ -76,4 +87,6 @@ def make_completer(
         timeout_s=timeout_s,
         max_retries=max_retries,
         cache_dir=cache_dir,
+        max_tokens=max_tokens,
+        split_samples=split_samples,
     )

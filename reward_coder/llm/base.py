@@ -1,6 +1,8 @@
 """The one interface the loop talks to: a `Completer` turns a CompletionRequest into a Completion.
 
 Adding a provider means adding a class with `name` and `complete`; the loop never knows which one it has.
+A provider that changes a request before sending it (LiteLLMCompleter fills in `max_tokens`) may also offer
+`bounded(request) -> CompletionRequest`, the request as sent; the journal records that form.
 """
 
 from __future__ import annotations

@@ -53,3 +53,7 @@ class CompletionCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def discard(self, key: str) -> None:
+        """Remove an entry if present (a partial answer once its request is answered in full)."""
+        (self.directory / f"{key}.json").unlink(missing_ok=True)

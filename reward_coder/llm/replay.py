@@ -8,6 +8,11 @@ JournalingCompleter are such files; their lines with an "error" are skipped.
 
 Modes: "exact" answers by `request.request_hash()` (same prompt, n and temperature); "loose" by
 `request.loose_key()` (purpose|task|iteration), which survives prompt edits; "auto" tries exact, then loose.
+
+Token counts are the recorded ones, except on a line of several samples whose completion_tokens is clearly
+fewer than their text needs (llama.cpp's server reports the first of n answers only): those are counted
+from the text with the tokenizer and marked `tokens_estimated`, as the live completer would have. Lines
+with no token counts (hand-written stand-ins) stay at 0: nothing was generated or spent for them.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable, Literal, get_args
 
 from reward_coder.errors import LLMConfigError, ReplayMissError
+from reward_coder.llm.tokens import TokenCounter, litellm_counter, reconcile_usage
 from reward_coder.types import Completion, CompletionRequest, loose_key
 
 ReplayMode = Literal["exact", "loose", "auto"]
@@ -41,6 +47,8 @@ class ReplayEntry:
     """Extra part of the loose key (e.g. which candidate a repair or critic request is about)."""
     source: str = ""
     """'file.jsonl:LINE', for messages."""
+    tokens_estimated: bool = False
+    """The recorded counts were already counted from the text (see Completion.tokens_estimated)."""
 
     @property
     def loose_key(self) -> str:
@@ -104,6 +112,7 @@ def _entry_from_record(record: Any, file: Path, line_number: int) -> ReplayEntry
             sample_index=sample_index,
             label=str(record.get("label", "")),
             source=f"{file.name}:{line_number}",
+            tokens_estimated=bool(record.get("tokens_estimated", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
@@ -140,13 +149,18 @@ def _available(slots: dict[int, tuple[str, ReplayEntry]]) -> int:
 class ReplayCompleter:
     """Completer that answers from a replay file or folder; nothing is spent (cost 0.0)."""
 
-    def __init__(self, path: str | Path, mode: ReplayMode = "exact") -> None:
+    def __init__(
+        self, path: str | Path, mode: ReplayMode = "exact", count_tokens: TokenCounter | None = None
+    ) -> None:
+        """count_tokens: tokenizer for under-reported multi-sample lines; None: litellm's for the line's model."""
         if mode not in get_args(ReplayMode):
             raise LLMConfigError(f"unknown replay mode '{mode}'; use one of exact, loose, auto")
         self.path = Path(path)
         self.mode: ReplayMode = mode
         self.name = f"replay:{self.path.name}"
         self.entries = load_replay_entries(self.path)
+        self._count_tokens = count_tokens
+        self._usage: dict[int, tuple[int, int, bool]] = {}
         self._by_hash: dict[str, list[ReplayEntry]] = defaultdict(list)
         self._by_loose: dict[str, list[ReplayEntry]] = defaultdict(list)
         for entry in self.entries:
@@ -177,13 +191,25 @@ class ReplayCompleter:
     def _completion(self, slots: dict[int, tuple[str, ReplayEntry]], n: int) -> Completion:
         used = [slots[i] for i in range(n)]
         lines = {id(entry): entry for _, entry in used}.values()
+        usages = [self._line_usage(entry) for entry in lines]
         return Completion(
             samples=tuple(sample for sample, _ in used),
             model=self.name,
-            prompt_tokens=sum(entry.prompt_tokens for entry in lines),
-            completion_tokens=sum(entry.completion_tokens for entry in lines),
+            prompt_tokens=sum(prompt for prompt, _, _ in usages),
+            completion_tokens=sum(completion for _, completion, _ in usages),
             cost_usd=0.0,
+            tokens_estimated=any(estimated for _, _, estimated in usages),
         )
+
+    def _line_usage(self, entry: ReplayEntry) -> tuple[int, int, bool]:
+        """(prompt, completion, estimated) tokens of one recorded line; see the module docstring."""
+        if entry.tokens_estimated or len(entry.samples) < 2 or entry.completion_tokens <= 0:
+            return entry.prompt_tokens, entry.completion_tokens, entry.tokens_estimated
+        if id(entry) not in self._usage:
+            count = self._count_tokens or litellm_counter(entry.model or "gpt-3.5-turbo")
+            usage = reconcile_usage(entry.samples, entry.prompt_tokens, entry.completion_tokens, count)
+            self._usage[id(entry)] = (usage.prompt_tokens, usage.completion_tokens, usage.estimated)
+        return self._usage[id(entry)]
 
     def _miss_message(self, request: CompletionRequest, request_hash: str, short_by: int | None) -> str:
         label = f"purpose='{request.purpose}' task='{request.task_key}' iteration={request.iteration}"

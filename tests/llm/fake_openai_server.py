@@ -21,6 +21,17 @@ class FakeOpenAI:
     ignore_n: bool = False
     """Answer one choice whatever `n` asks, like Ollama's OpenAI endpoint."""
     delay_s: float = 0.0
+    delays: list[float] = field(default_factory=list)
+    """Delay of the next requests in order of arrival (then delay_s): makes some answers slow."""
+    answers: list[str] = field(default_factory=list)
+    """Texts of the choices (choice i of a request gets answers[i % len]); empty: 'sample R.I'."""
+    choice_tokens: list[int] = field(default_factory=list)
+    """Output tokens reported per choice (choice i gets choice_tokens[i % len]); empty: 7 each."""
+    usage_mode: str = "all"
+    """'all': usage covers every choice; 'first_choice': only the first, as llama.cpp's server does for
+    n > 1; 'none': no usage object at all."""
+    truncate_to_max_tokens: bool = False
+    """Cut each answer to `max_tokens` words and say finish_reason 'length', as a server honouring the cap."""
     requests: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -30,6 +41,11 @@ class FakeOpenAI:
             self.always_status = None
             self.ignore_n = False
             self.delay_s = 0.0
+            self.delays.clear()
+            self.answers.clear()
+            self.choice_tokens.clear()
+            self.usage_mode = "all"
+            self.truncate_to_max_tokens = False
             self.requests.clear()
 
     def next_status(self) -> int:
@@ -37,6 +53,20 @@ class FakeOpenAI:
             if self.always_status is not None:
                 return self.always_status
             return self.statuses.pop(0) if self.statuses else 200
+
+    def next_delay(self) -> float:
+        with self.lock:
+            return self.delays.pop(0) if self.delays else self.delay_s
+
+    def choice(self, request_index: int, choice_index: int, max_tokens: int | None) -> tuple[str, int, str]:
+        """(text, reported output tokens, finish_reason) of one choice."""
+        text = f"sample {request_index}.{choice_index}"
+        if self.answers:
+            text = self.answers[choice_index % len(self.answers)]
+        tokens = self.choice_tokens[choice_index % len(self.choice_tokens)] if self.choice_tokens else 7
+        if self.truncate_to_max_tokens and max_tokens is not None and len(text.split()) > max_tokens:
+            return " ".join(text.split()[:max_tokens]), max_tokens, "length"
+        return text, tokens, "stop"
 
 
 def _handler_for(state: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
@@ -48,27 +78,31 @@ def _handler_for(state: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
             with state.lock:
                 state.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+                index = len(state.requests)
             status = state.next_status()  # before the delay, so a late handler cannot take the next test's status
-            if state.delay_s:
-                time.sleep(state.delay_s)
+            delay = state.next_delay()
+            if delay:
+                time.sleep(delay)
             if status == 200 and self.path.endswith("/chat/completions"):
                 n = 1 if state.ignore_n else int(body.get("n", 1))
-                index = len(state.requests)
+                choices = [state.choice(index, i, body.get("max_tokens")) for i in range(n)]
                 payload: dict[str, Any] = {
                     "id": f"chatcmpl-{index}",
                     "object": "chat.completion",
                     "created": 1700000000,
                     "model": body.get("model", "fake-model"),
                     "choices": [
-                        {
-                            "index": i,
-                            "message": {"role": "assistant", "content": f"sample {index}.{i}"},
-                            "finish_reason": "stop",
-                        }
-                        for i in range(n)
+                        {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
+                        for i, (text, _, finish) in enumerate(choices)
                     ],
-                    "usage": {"prompt_tokens": 11, "completion_tokens": 7 * n, "total_tokens": 11 + 7 * n},
                 }
+                output_tokens = choices[0][1] if state.usage_mode == "first_choice" else sum(t for _, t, _ in choices)
+                if state.usage_mode != "none":
+                    payload["usage"] = {
+                        "prompt_tokens": 11,
+                        "completion_tokens": output_tokens,
+                        "total_tokens": 11 + output_tokens,
+                    }
             else:
                 status = status if status != 200 else 404
                 payload = {"error": {"message": f"fake server says {status}", "type": "fake", "code": str(status)}}

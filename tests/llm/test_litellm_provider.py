@@ -29,7 +29,7 @@ def _request(n: int = 1, content: str = "write a reward", max_tokens: int | None
 
 def _completer(server: FakeOpenAI, sleeps: list[float] | None = None, **kwargs: Any) -> LiteLLMCompleter:
     recorded = sleeps if sleeps is not None else []
-    options: dict[str, Any] = {"max_retries": 4, "backoff_s": 1.0, "timeout_s": 10.0, **kwargs}
+    options: dict[str, Any] = {"max_retries": 4, "backoff_s": 1.0, "timeout_s": 10.0, "split_samples": False, **kwargs}
     return LiteLLMCompleter(
         "openai/fake-model",
         api_base=server.base_url,
