@@ -20,6 +20,8 @@ from reward_coder.errors import CardError
 from reward_coder.types import (
     PROGRESS_REDUCTIONS,
     ActionSpec,
+    DirectionPair,
+    DirectionSide,
     DistanceSpec,
     EnvCard,
     FieldSpec,
@@ -47,6 +49,7 @@ _CARD_KEYS = {
     "uses_memory": False,
     "distances": False,
     "progress": False,
+    "direction": False,
 }
 """Top-level keys of a card; True = required."""
 
@@ -173,6 +176,7 @@ def _parse_card(raw: Any, reader: _Reader) -> EnvCard:
     tasks = _tasks(card.get("tasks", []) or [], shapes, reader)
     distances = _distances(card.get("distances", []) or [], fields, reader)
     progress = _progress(card["progress"], distances, reader) if card.get("progress") is not None else None
+    direction = _direction(card.get("direction", []) or [], tasks, family, reader)
     return EnvCard(
         id=card_id,
         env_id=env_id,
@@ -188,6 +192,7 @@ def _parse_card(raw: Any, reader: _Reader) -> EnvCard:
         uses_memory=uses_memory,
         distances=distances,
         progress=progress,
+        direction=direction,
     )
 
 
@@ -297,6 +302,78 @@ def _progress(value: Any, distances: tuple[DistanceSpec, ...], reader: _Reader) 
     if not isinstance(description, str):
         raise reader.fail("progress.description", f"must be text, got {_shown(description)}")
     return ProgressSpec(distance=distance, reduce=reduce, description=" ".join(description.split()))
+
+
+DIRECTION_POLICIES = ("random", "zero", "scripted", "expert", "toward-goal", "away-from-goal")
+"""Policy names a direction side may use (reward_coder.envs.sampling.REFERENCE_POLICIES; 'expert' is
+Meta-World's scripted policy of the card's task, 'toward-goal' / 'away-from-goal' drive a Fetch gripper)."""
+
+_FAMILY_POLICIES = {"expert": "metaworld", "toward-goal": "fetch", "away-from-goal": "fetch"}
+"""Direction policies that read one family's observation layout."""
+
+
+def _direction(value: Any, tasks: tuple[TaskSpec, ...], family: str, reader: _Reader) -> tuple[DirectionPair, ...]:
+    """Good-vs-bad pairs of the direction check; each names the tasks it judges (default: all of them)."""
+    task_names = tuple(t.name for t in tasks)
+    pairs: list[DirectionPair] = []
+    for i, item in enumerate(reader.items(value, "direction", allow_empty=True)):
+        key = f"direction[{i}]"
+        entry = reader.mapping(item, key)
+        reader.keys(entry, key, ("name", "good", "bad"), ("tasks",))
+        name = reader.text(entry["name"], f"{key}.name", pattern=_ID, hint="lowercase letters, digits, '-' or '_'")
+        if any(pair.name == name for pair in pairs):
+            raise reader.fail(f"{key}.name", f"repeats the direction pair '{name}'; pair names must be unique")
+        judged = entry.get("tasks", list(task_names))
+        if not isinstance(judged, list) or not judged or not all(isinstance(t, str) for t in judged):
+            raise reader.fail(f"{key}.tasks", f"must list task names of this card, got {_shown(judged)}")
+        for task in judged:
+            if task not in task_names:
+                known = ", ".join(task_names) or "none declared"
+                raise reader.fail(f"{key}.tasks", f"names '{task}', which is not a task of this card ({known})")
+        pairs.append(DirectionPair(
+            name=name, good=_direction_side(entry["good"], f"{key}.good", family, reader),
+            bad=_direction_side(entry["bad"], f"{key}.bad", family, reader), tasks=tuple(judged),
+        ))
+    return tuple(pairs)
+
+
+def _direction_side(value: Any, key: str, family: str, reader: _Reader) -> DirectionSide:
+    side = reader.mapping(value, key)
+    reader.keys(side, key, ("description", "policy"), ("steps", "warmup", "episodes", "start"))
+    policy = reader.text(side["policy"], f"{key}.policy")
+    if policy not in DIRECTION_POLICIES:
+        raise reader.fail(f"{key}.policy", f"is '{policy}'; use one of {', '.join(DIRECTION_POLICIES)}")
+    if policy in _FAMILY_POLICIES and family != _FAMILY_POLICIES[policy]:
+        raise reader.fail(f"{key}.policy", f"is '{policy}', which only cards of family '{_FAMILY_POLICIES[policy]}' "
+                                           f"can use; this card's family is '{family}'")
+    start = dict(reader.mapping(side.get("start", {}) or {}, f"{key}.start"))
+    allowed = ("state",) if family == "classic" else ("qpos", "qvel")
+    reader.keys(start, f"{key}.start", (), allowed)
+    if "state" in start:
+        start["state"] = [_start_value(v, f"{key}.start.state[{j}]", reader)
+                          for j, v in enumerate(reader.items(start["state"], f"{key}.start.state"))]
+    for part in ("qpos", "qvel"):
+        if part in start:
+            joints = reader.mapping(start[part], f"{key}.start.{part}")
+            start[part] = {joint: _start_value(v, f"{key}.start.{part}.{joint}", reader) for joint, v in joints.items()}
+    steps = reader.integer(side.get("steps", 16), f"{key}.steps", minimum=1)
+    warmup = reader.integer(side.get("warmup", 0), f"{key}.warmup")
+    return DirectionSide(
+        description=reader.text(side["description"], f"{key}.description"), policy=policy, steps=steps,
+        warmup=warmup, episodes=reader.integer(side.get("episodes", 8), f"{key}.episodes", minimum=2), start=start,
+    )
+
+
+def _start_value(value: Any, key: str, reader: _Reader) -> float | list[float]:
+    """A number, or [low, high] for a value drawn uniformly per env."""
+    if isinstance(value, list):
+        if len(value) != 2:
+            raise reader.fail(key, f"must be a number or [low, high], got {_shown(value)}")
+        low, high = (reader.number(v, key) for v in value)
+        if low > high:
+            raise reader.fail(key, f"is [{low}, {high}]; low must not exceed high")
+        return [low, high]
+    return reader.number(value, key)
 
 
 def _check_adapter(

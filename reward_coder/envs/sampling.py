@@ -14,6 +14,7 @@ gait-like sinusoid or by full torque). The sandbox runs a candidate reward on th
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ import numpy as np
 from reward_coder.envs.adapters.base import Adapter, adapter_for
 from reward_coder.envs.factory import make_env
 from reward_coder.envs.probe import PROBE_KEY
-from reward_coder.types import EnvCard
+from reward_coder.types import DirectionSide, EnvCard
 
 Fields = dict[str, np.ndarray]
 Policy = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
@@ -45,6 +46,8 @@ class TransitionBatch:
     policy's rollout and the step after an episode ended. A reward's per-episode memory is emptied there."""
     n_envs: int = 0
     """Envs side by side: rows come in blocks of n_envs, one block per step (0: unknown layout)."""
+    env_index: np.ndarray | None = None
+    """Which env (rollout) each row comes from, where rows are not in blocks (reference rollouts)."""
 
     def __len__(self) -> int:
         return int(self.action.shape[0])
@@ -169,12 +172,87 @@ def _zero_policy(card: EnvCard) -> Policy:
     return policy
 
 
+def _expert_policy(card: EnvCard) -> Policy:
+    """Meta-World's own scripted policy of the card's task (metaworld.policies), one obs row at a time."""
+    import metaworld.policies
+
+    task = str(card.make_kwargs.get("env_name", ""))
+    words = task.removesuffix("-v3").split("-")
+    name = "Sawyer" + "".join(w.capitalize() for w in words) + "V3Policy"
+    expert_class = getattr(metaworld.policies, name, None)
+    if expert_class is None:
+        raise ValueError(f"card '{card.id}': Meta-World has no scripted policy {name} for task {task!r}")
+    expert = expert_class()
+
+    def policy(obs: np.ndarray, t: int, rng: np.random.Generator) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Constant")  # its gains exceed the action bounds; the env clips
+            return np.stack([np.asarray(expert.get_action(row), dtype=np.float64) for row in obs])
+
+    return policy
+
+
+_FETCH_GRIP, _FETCH_GOAL, _FETCH_OBJECT = slice(6, 9), slice(3, 6), slice(9, 12)
+"""Columns of Fetch's flattened obs (see reward_coder/envs/adapters/fetch.py)."""
+_FETCH_REACH_OBS = 16
+"""Width of the flattened obs without an object (Reach); Push and the others carry the object after the gripper."""
+
+
+def _fetch_drive(card: EnvCard, sign: float) -> Policy:
+    """Fetch: a proportional controller of the gripper toward (+1) or away from (-1) where the task wants it.
+
+    For Reach that is the goal. For Push (a cube in the obs), toward pushes the cube onto the goal: above
+    a point behind the cube (seen from the goal), down, then slowly through the cube toward the goal, and
+    still once the cube is there. Away (-1) drives the gripper straight away from the goal.
+    """
+    def policy(obs: np.ndarray, t: int, rng: np.random.Generator) -> np.ndarray:
+        grip, goal = obs[:, _FETCH_GRIP], obs[:, _FETCH_GOAL]
+        if obs.shape[1] > _FETCH_REACH_OBS and sign > 0:  # an object in the obs: push it
+            move = _push_move(grip, obs[:, _FETCH_OBJECT], goal)
+        else:
+            move = np.clip(sign * 12.0 * (goal - grip), -1.0, 1.0)
+        return np.concatenate([move, np.full((obs.shape[0], 1), -1.0)], axis=1)  # gripper closed
+
+    return policy
+
+
+def _push_move(grip: np.ndarray, cube: np.ndarray, goal: np.ndarray) -> np.ndarray:
+    """Gripper displacement action that pushes each row's cube onto its goal."""
+    heading = goal[:, :2] - cube[:, :2]
+    remaining = np.linalg.norm(heading, axis=1)
+    heading /= np.maximum(remaining[:, None], 1e-6)
+    behind = cube.copy()
+    behind[:, :2] -= 0.06 * heading
+    lined_up = np.linalg.norm(grip[:, :2] - behind[:, :2], axis=1) < 0.03
+    relative = grip[:, :2] - cube[:, :2]
+    along = np.sum(relative * heading, axis=1)
+    across = np.abs(relative[:, 0] * heading[:, 1] - relative[:, 1] * heading[:, 0])
+    pushing = (along < -0.015) & (across < 0.03) & (grip[:, 2] < cube[:, 2] + 0.02)
+    # above the point behind the cube first (so as not to knock it), then down onto it
+    approach = np.where(lined_up[:, None], behind, behind + np.array([0.0, 0.0, 0.06]))
+    move = np.clip(12.0 * (approach - grip), -1.0, 1.0)
+    # slowly (the cube slides on after a fast push), aiming the gripper just short of the goal
+    push_to = cube.copy()
+    push_to[:, :2] = goal[:, :2] - 0.04 * heading
+    move = np.where(pushing[:, None], np.clip(6.0 * (push_to - grip), -0.3, 0.3), move)
+    return np.where((remaining < 0.02)[:, None], 0.0, move)
+
+
 POLICIES: dict[str, Callable[[EnvCard], Policy]] = {
     "random": _random_policy,
     "scripted": scripted_policy,
     "zero": _zero_policy,
 }
 """Policy names accepted by sample_transitions."""
+
+REFERENCE_POLICIES: dict[str, Callable[[EnvCard], Policy]] = {
+    **POLICIES,
+    "expert": _expert_policy,
+    "toward-goal": lambda card: _fetch_drive(card, 1.0),
+    "away-from-goal": lambda card: _fetch_drive(card, -1.0),
+}
+"""Policy names a card's direction side may use (sample_reference): those above plus task-specific ones that
+serve only some families (Meta-World's expert, Fetch's goal-directed drives)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -264,3 +342,135 @@ class _Record:
         self.next_probes.append(next_probe)
         self.rewards.append(float(reward))
         self.dones.append(bool(done))
+
+
+# --------------------------------------------------------------------------------------------------
+# reference rollouts (the direction check)
+# --------------------------------------------------------------------------------------------------
+
+
+def sample_reference(card: EnvCard, sides: Sequence[DirectionSide], *, seed: int = 0) -> list[TransitionBatch]:
+    """Real transitions of each side of a direction pair: states of known quality (see DirectionSide).
+
+    One env serves every rollout of every side, one after another (building an env is what costs:
+    about a second for Meta-World). Each rollout resets the env (seeded), puts it into `side.start`
+    when given, drives it with the side's policy for `warmup` unrecorded and `steps` recorded steps, and
+    stops at the end of its episode (that transition is scored on the terminal obs). `env_index` says
+    which rollout a row is from. Deterministic for a given seed.
+    """
+    if not sides:
+        return []
+    adapter = adapter_for(card)
+    env = make_env(card)
+    rng = np.random.default_rng(seed)
+    try:
+        return [_reference_rollouts(card, adapter, env, side, rng, seed * 10_007 + 7_919 * (s + 1))
+                for s, side in enumerate(sides)]
+    finally:
+        env.close()
+
+
+def _reference_rollouts(card: EnvCard, adapter: Adapter, env: Any, side: DirectionSide,
+                        rng: np.random.Generator, first_seed: int) -> TransitionBatch:
+    policy = REFERENCE_POLICIES[side.policy](card)
+    record, env_index = _Record(), []
+    for episode in range(side.episodes):
+        o, info = env.reset(seed=first_seed + episode)
+        if side.start:
+            _set_start(env, side.start, rng)
+            o, info = _observe(env), {PROBE_KEY: _probe_now(env)}
+        obs, probe = np.asarray(o, dtype=np.float64), _probe_of(info)
+        for t in range(side.warmup + side.steps):
+            action = np.asarray(policy(obs[None], t, rng), dtype=np.float64)[0]
+            o, reward, terminated, truncated, info = env.step(action.astype(env.action_space.dtype))
+            done = bool(terminated or truncated)
+            if t >= side.warmup:
+                record.add(obs, probe, action, o, _probe_of(info), reward, done)
+                record.starts.append(t == side.warmup)
+                env_index.append(episode)
+            obs, probe = np.asarray(o, dtype=np.float64), _probe_of(info)
+            if done:
+                break
+    if not record.actions:
+        raise ValueError(f"card '{card.id}': a direction side ({side.description}) recorded no transitions; "
+                         "every episode ended during its warmup")
+    return TransitionBatch(
+        state=adapter.fields(np.stack(record.state_obs), record.state_probes),
+        action=np.stack(record.actions),
+        next_state=adapter.fields(np.stack(record.next_obs), record.next_probes),
+        native_reward=np.asarray(record.rewards, dtype=np.float64),
+        done=np.asarray(record.dones, dtype=bool),
+        episode_start=np.asarray(record.starts, dtype=bool),
+        env_index=np.asarray(env_index, dtype=np.int64),
+    )
+
+
+def _set_start(env: Any, start: Mapping[str, Any], rng: np.random.Generator) -> None:
+    """Put a freshly reset env into the physical state `start` describes (values [low, high] are drawn)."""
+    base = env.unwrapped
+    if "state" in start:
+        base.state = np.array([_draw(v, rng) for v in start["state"]], dtype=np.float64)
+    if "qpos" in start or "qvel" in start:
+        import mujoco
+
+        model, data = base.model, base.data
+        qpos, qvel = np.array(data.qpos), np.array(data.qvel)
+        for part, target, address in (("qpos", qpos, model.jnt_qposadr), ("qvel", qvel, model.jnt_dofadr)):
+            for key, value in start.get(part, {}).items():
+                target[_joint_slot(model, key, address, target.size)] = _draw(value, rng)
+        data.qpos[:], data.qvel[:] = qpos, qvel
+        mujoco.mj_forward(model, data)
+
+
+def _joint_slot(model: Any, key: str, address: np.ndarray, size: int) -> int:
+    """Index in qpos / qvel (of `size` values) of joint `key` ('rooty') or of its component j ('root[2]')."""
+    name, bracket, rest = key.partition("[")
+    index = rest.removesuffix("]")
+    if bracket and not index.isdigit():
+        raise ValueError(f"a direction start names '{key}'; write a joint name, or name[i] for its component i")
+    try:
+        joint = model.joint(name)
+    except KeyError:
+        known = ", ".join(model.joint(j).name for j in range(model.njnt))
+        raise ValueError(f"a direction start names the joint '{name}', which this model does not have; "
+                         f"its joints: {known}") from None
+    first = int(address[joint.id])
+    later = [int(a) for a in address if a > first]
+    width = (min(later) if later else size) - first
+    component = int(index) if bracket else 0
+    if component >= width:
+        raise ValueError(f"a direction start names '{key}', but joint '{name}' has {width} value(s) here")
+    return first + component
+
+
+def _draw(value: Any, rng: np.random.Generator) -> float:
+    return float(rng.uniform(value[0], value[1])) if isinstance(value, list) else float(value)
+
+
+def _observe(env: Any) -> np.ndarray:
+    """The obs of the env's current simulator state, through the env's observation wrappers."""
+    import gymnasium
+
+    base = env.unwrapped
+    obs = base._get_obs() if hasattr(base, "_get_obs") else np.asarray(base.state)
+    layers = []
+    while isinstance(env, gymnasium.Wrapper):
+        layers.append(env)
+        env = env.env
+    for layer in reversed(layers):
+        if isinstance(layer, gymnasium.ObservationWrapper):
+            obs = layer.observation(obs)
+    return np.asarray(obs, dtype=np.float64)
+
+
+def _probe_now(env: Any) -> Mapping[str, Any]:
+    """What FieldProbe would report for the env's current simulator state ({} when it has no probe)."""
+    import gymnasium
+
+    from reward_coder.envs.probe import FieldProbe
+
+    while isinstance(env, gymnasium.Wrapper):
+        if isinstance(env, FieldProbe):
+            return env._probe({})
+        env = env.env
+    return {}

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from reward_coder.sandbox.verdict import (
 )
 from reward_coder.sandbox.worker import RawOutput, SandboxedReward, SandboxLimits
 from reward_coder.types import CheckIssue, CheckReport
+
+if TYPE_CHECKING:
+    from reward_coder.direction import DirectionReference, SideScore
 
 Fields = Mapping[str, np.ndarray]
 Transition = tuple[Fields, np.ndarray, Fields]
@@ -53,12 +57,17 @@ def check_candidate(
     latency_budget_ms: float = LATENCY_BUDGET_MS,
     scratch_dir: str | os.PathLike[str] | None = None,
     skip_static: bool = False,
+    direction: Sequence[DirectionReference] = (),
+    strict_direction: bool = False,
 ) -> CheckReport:
     """Check `code` on the given transitions (states from random and scripted rollouts).
 
     `batches` is a TransitionBatch-like object, one (state, action, next_state) triple, or a sequence
     of them; each is split into calls of `chunk_size` states. `skip_static` is for tests only: it
     turns the static check and the worker's Python guards off to show the OS layer alone.
+    `direction` holds the task's reference states of known quality (reward_coder.direction); a
+    candidate that passes everything else is scored on them, and one that prefers the bad states gets
+    a `direction-reversed` warning, or an error when `strict_direction`.
     """
     isolation = isolation or detect_isolation()
     issues: list[CheckIssue] = []
@@ -95,7 +104,62 @@ def check_candidate(
         if not any(i.severity == "error" for i in found):
             found += judge_determinism(outputs[0], again)
         issues += [i for i in found if i not in issues]
-    return _report(issues, outputs, isolation, chunk_size, latency_budget_ms)
+        scored: list[tuple[DirectionReference, SideScore, SideScore]] = []
+        if direction and not any(i.severity == "error" for i in issues):
+            scored, found = _score_direction(sandbox, direction, chunk_size)
+            issues += [i for i in found if i not in issues]
+    report = _report(issues, outputs, isolation, chunk_size, latency_budget_ms)
+    return _judge_direction(report, scored, strict_direction) if scored and report.ok else report
+
+
+def _score_direction(
+    sandbox: SandboxedReward, references: Sequence[DirectionReference], chunk_size: int,
+) -> tuple[list[tuple[DirectionReference, SideScore, SideScore]], list[CheckIssue]]:
+    """The candidate's reward on both sides of every pair; issues of a call that fails there (real states too).
+
+    Each call starts with fresh memory for every row: reference rows are states of separate rollouts,
+    not one env layout, so a candidate with memory sees each as an episode's first step.
+    """
+    from reward_coder.direction import SideScore
+
+    scored = []
+    for reference in references:
+        sides = []
+        for batch in (reference.good, reference.bad):
+            rewards, terms = [], []
+            for state, action, next_state in _chunks(batch, chunk_size):
+                raw = sandbox.call(state, action, next_state, reset="all")
+                found = judge_call(raw, raw.n)
+                if any(i.severity == "error" for i in found):
+                    where = f"on the reference states of '{reference.pair}'"
+                    return [], [replace(i, message=f"{i.message} ({where})") for i in found]
+                rewards.append(np.asarray(raw.reward, dtype=np.float64))
+                terms.append(raw.terms)
+            names = [k for k in terms[0] if all(k in t for t in terms)]
+            rollout = getattr(batch, "env_index", None)
+            sides.append(SideScore(
+                reward=np.concatenate(rewards),
+                terms={k: np.concatenate([np.asarray(t[k], dtype=np.float64) for t in terms]) for k in names},
+                rollout=np.asarray(rollout) if rollout is not None else np.zeros(sum(r.size for r in rewards), int),
+            ))
+        scored.append((reference, sides[0], sides[1]))
+    return scored, []
+
+
+def _judge_direction(report: CheckReport, scored: Sequence[tuple[DirectionReference, SideScore, SideScore]],
+                     strict: bool) -> CheckReport:
+    """Add the direction issues to a passing report; with `strict`, a reversed reward fails it."""
+    from reward_coder.direction import judge_direction
+
+    scale = report.reward_stats.std if report.reward_stats else 0.0
+    term_scales = {name: stats.std for name, stats in report.term_stats.items()}
+    found: list[CheckIssue] = []
+    for reference, good, bad in scored:
+        found += judge_direction(reference, good, bad, scale=scale, term_scales=term_scales, strict=strict)
+    if not found:
+        return report
+    issues = report.issues + tuple(found)
+    return replace(report, ok=not any(i.severity == "error" for i in issues), issues=issues)
 
 
 def _report(
