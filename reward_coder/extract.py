@@ -237,7 +237,7 @@ class _UsageFinder:
             return f"calls {called[0]}"
         if names & self.parameters:
             return f"a demo value for '{sorted(names & self.parameters)[0]}'"
-        if not names & (self.read_by_functions | self.read_by_constants) and not _is_constant_value(node.value):
+        if not names & (self.read_by_functions | self.read_by_constants) and not is_constant_expression(node.value):
             return "data no function reads"
         return None
 
@@ -250,17 +250,22 @@ def _global_reads(function: ast.FunctionDef) -> set[str]:
     return {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
 
 
-def _is_constant_value(node: ast.AST) -> bool:
-    """Numbers, strings, tuples of them and arithmetic on them (what module level may hold)."""
+def is_constant_expression(node: ast.AST) -> bool:
+    """Numbers, strings, None, tuples of those, arithmetic on them, names and dotted names (math.pi):
+    what module level may hold. The static check uses the same test for module-level assignments."""
     if isinstance(node, ast.Constant):
         return True
     if isinstance(node, ast.Tuple):
-        return all(_is_constant_value(e) for e in node.elts)
+        return all(is_constant_expression(e) for e in node.elts)
     if isinstance(node, ast.UnaryOp):
-        return _is_constant_value(node.operand)
+        return is_constant_expression(node.operand)
     if isinstance(node, ast.BinOp):
-        return _is_constant_value(node.left) and _is_constant_value(node.right)
-    return isinstance(node, (ast.Name, ast.Attribute))  # another constant, math.pi
+        return is_constant_expression(node.left) and is_constant_expression(node.right)
+    if isinstance(node, ast.Name):
+        return True
+    if isinstance(node, ast.Attribute):
+        return isinstance(node.ctx, ast.Load) and is_constant_expression(node.value)
+    return False
 
 
 def _dedupe_definitions(items: list[tuple[ast.stmt, list]]) -> list[tuple[ast.stmt, list]]:

@@ -309,15 +309,7 @@ def sample_transitions(
     finally:
         for env in envs:
             env.close()
-    return TransitionBatch(
-        state=adapter.fields(np.stack(record.state_obs), record.state_probes),
-        action=np.stack(record.actions),
-        next_state=adapter.fields(np.stack(record.next_obs), record.next_probes),
-        native_reward=np.asarray(record.rewards, dtype=np.float64),
-        done=np.asarray(record.dones, dtype=bool),
-        episode_start=np.asarray(record.starts, dtype=bool),
-        n_envs=n_envs,
-    )
+    return record.batch(adapter, n_envs=n_envs)
 
 
 @dataclass
@@ -342,6 +334,18 @@ class _Record:
         self.next_probes.append(next_probe)
         self.rewards.append(float(reward))
         self.dones.append(bool(done))
+
+    def batch(self, adapter: Any, **layout: Any) -> TransitionBatch:
+        """The named-field batch of everything recorded; `layout`: n_envs or env_index."""
+        return TransitionBatch(
+            state=adapter.fields(np.stack(self.state_obs), self.state_probes),
+            action=np.stack(self.actions),
+            next_state=adapter.fields(np.stack(self.next_obs), self.next_probes),
+            native_reward=np.asarray(self.rewards, dtype=np.float64),
+            done=np.asarray(self.dones, dtype=bool),
+            episode_start=np.asarray(self.starts, dtype=bool),
+            **layout,
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -394,15 +398,7 @@ def _reference_rollouts(card: EnvCard, adapter: Adapter, env: Any, side: Directi
     if not record.actions:
         raise ValueError(f"card '{card.id}': a direction side ({side.description}) recorded no transitions; "
                          "every episode ended during its warmup")
-    return TransitionBatch(
-        state=adapter.fields(np.stack(record.state_obs), record.state_probes),
-        action=np.stack(record.actions),
-        next_state=adapter.fields(np.stack(record.next_obs), record.next_probes),
-        native_reward=np.asarray(record.rewards, dtype=np.float64),
-        done=np.asarray(record.dones, dtype=bool),
-        episode_start=np.asarray(record.starts, dtype=bool),
-        env_index=np.asarray(env_index, dtype=np.int64),
-    )
+    return record.batch(adapter, env_index=np.asarray(env_index, dtype=np.int64))
 
 
 def _set_start(env: Any, start: Mapping[str, Any], rng: np.random.Generator) -> None:

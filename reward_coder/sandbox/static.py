@@ -48,6 +48,7 @@ from reward_coder.sandbox._rules import (
     state_index_hint,
     state_len_hint,
 )
+from reward_coder.extract import is_constant_expression
 from reward_coder.types import CheckIssue
 
 MAX_CODE_CHARS = 20_000
@@ -121,23 +122,6 @@ def _describe_statement(node: ast.stmt) -> str:
         ast.AugAssign: "an augmented assignment", ast.Delete: "a 'del' statement",
     }
     return names.get(type(node), f"a '{type(node).__name__}' statement")
-
-
-def _is_constant_expression(node: ast.AST) -> bool:
-    """Numbers, strings, None, tuples of those, arithmetic on them, names and dotted names (math.pi)."""
-    if isinstance(node, ast.Constant):
-        return True
-    if isinstance(node, ast.Tuple):
-        return all(_is_constant_expression(e) for e in node.elts)
-    if isinstance(node, ast.UnaryOp):
-        return _is_constant_expression(node.operand)
-    if isinstance(node, ast.BinOp):
-        return _is_constant_expression(node.left) and _is_constant_expression(node.right)
-    if isinstance(node, ast.Name):
-        return True
-    if isinstance(node, ast.Attribute):
-        return isinstance(node.ctx, ast.Load) and _is_constant_expression(node.value)
-    return False
 
 
 def _kind_of_value(node: ast.AST) -> str:
@@ -227,7 +211,7 @@ class _Checker:
                         node,
                     )
                     continue
-                if node.value is not None and not _is_constant_expression(node.value):
+                if node.value is not None and not is_constant_expression(node.value):
                     names = ", ".join(sorted({n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}))
                     self.add(
                         "module-state",
@@ -258,7 +242,7 @@ class _Checker:
         pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
         pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
         for arg, default in pairs:
-            if not _is_constant_expression(default):
+            if not is_constant_expression(default):
                 self.add(
                     "no-mutable-default",
                     f"the default value of parameter '{arg.arg}' is {_kind_of_value(default)}; defaults "
