@@ -74,7 +74,7 @@ def summary_markdown(task: Task, candidates: list[Candidate]) -> str:
         errors = c.failure_summary()
         warnings = "; ".join(i.describe() for i in check.warnings) if check else ""
         earlier = " / ".join(c.repaired_from())
-        cells = [c.id, c.status, str(len(c.attempts)), earlier or "-", errors or "-", warnings or "-"]
+        cells = [c.id, c.status, c.attempts_text(), earlier or "-", errors or "-", warnings or "-"]
         lines.append("| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |")
     return "\n".join(lines) + "\n"
 

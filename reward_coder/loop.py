@@ -345,10 +345,63 @@ def _critic_notes(store: RunStore, iteration: int) -> dict[str, list[str]]:
     return notes
 
 
+def untrained_stage(candidate: Candidate, outcome: TrainOutcome | None) -> str:
+    """Where a candidate that did not train stopped, in words ('' for one that trained)."""
+    if candidate.status == "extract_failed":
+        return "no usable code in the answer"
+    if candidate.status != "ok":
+        return "failed the checks on real states"
+    if outcome is None:
+        return "not trained"
+    return {"ok": "", "reward_failed": "the reward failed during training"}.get(outcome.status, "training crashed")
+
+
+def untrained_reason(candidate: Candidate, outcome: TrainOutcome | None, analysis: str = "") -> str:
+    """The error that kept a candidate from training, as the designer and the final table show it."""
+    if candidate.status != "ok":
+        return candidate.failure_summary() or "the checks gave no message"
+    if outcome is None:
+        return "not trained"
+    return analysis or outcome.failure or outcome.status
+
+
+def not_trained_because(candidate: Candidate, outcome: TrainOutcome | None, analysis: str = "") -> str:
+    """'stage: error' for a candidate that did not train ('' for one that did): the final table's reason."""
+    if outcome is not None and outcome.status == "ok":
+        return ""
+    return f"{untrained_stage(candidate, outcome)}: {untrained_reason(candidate, outcome, analysis)}"
+
+
+def _analysis_md(candidates: list[Candidate], outcomes: dict[str, TrainOutcome], analyses: dict[str, str],
+                 llm_analysis: bool) -> str:
+    """analysis.md: the facts of each trained candidate; when nothing trained, what stopped each one and
+    why there is no analysis (never an empty file)."""
+    if any(outcome.status == "ok" for outcome in outcomes.values()):
+        return "\n".join(f"- **{cid}**: {text}" for cid, text in sorted(analyses.items())) + "\n"
+    asked = " and the analyzer LLM was not asked (--llm-analysis)" if llm_analysis else ""
+    lines = [f"No candidate was trained in this iteration, so there is no policy to analyse{asked}."]
+    lines += [f"- **{c.id}**: {not_trained_because(c, outcomes.get(c.id), analyses.get(c.id, ''))}"
+              for c in candidates]
+    return "\n".join(lines) + "\n"
+
+
 def _policy_feedback(config: RunConfig, task: Task, candidates: list[Candidate], outcomes: dict[str, TrainOutcome],
                      analyses: dict[str, str], best_id: str | None, best_code: str | None,
                      critic_notes: dict[str, list[str]]) -> str:
-    """What the next designer sees of every candidate: failures, check warnings, critic notes, results."""
+    """What the next designer sees of every candidate: failures, check warnings, critic notes, results.
+
+    When no candidate trained there is no policy to analyse: the feedback then says so and asks for a fix of
+    the stated errors (feedback_untrained.j2) instead of a term-by-term analysis of policies.
+    """
+    if not any(outcome.status == "ok" for outcome in outcomes.values()):
+        return render(
+            "feedback_untrained.j2", best_code=(best_code or "").rstrip(),
+            candidates=[dict(name=c.id, stage=untrained_stage(c, outcomes.get(c.id)),
+                             failure=untrained_reason(c, outcomes.get(c.id), analyses.get(c.id, "")),
+                             check_warnings=[i.describe() for i in c.check.warnings] if c.check else [],
+                             critic_notes=critic_notes.get(c.id, []))
+                        for c in candidates],
+        )
     rows = []
     for candidate in candidates:
         outcome = outcomes.get(candidate.id)
@@ -417,7 +470,8 @@ def run_iteration(config: RunConfig, task: Task, services: LoopServices, checker
         + (f" (same code as {same_as[cid]}, trained once)" if cid in same_as else "")
         for cid, outcome in outcomes.items()
     }
-    if config.llm_analysis:
+    nothing_trained = not any(outcome.status == "ok" for outcome in outcomes.values())
+    if config.llm_analysis and not nothing_trained:
         analyses = _llm_analyses(task, services, iteration, outcomes, analyses)
     ranked = sorted(outcomes.items(), key=lambda item: selection_key(item[1], task.success), reverse=True)
     ranked = [(cid, o) for cid, o in ranked if o.status == "ok" and cid not in pruned_at]
@@ -445,8 +499,7 @@ def run_iteration(config: RunConfig, task: Task, services: LoopServices, checker
     overall_best = state.get("best")
     best_code = store.read_text("best.py") if store.exists("best.py") else None
 
-    store.write_text(f"{folder}/analysis.md", "\n".join(
-        f"- **{cid}**: {text}" for cid, text in sorted(analyses.items())) + "\n")
+    store.write_text(f"{folder}/analysis.md", _analysis_md(candidates, outcomes, analyses, config.llm_analysis))
     feedback = _policy_feedback(config, task, candidates, outcomes, analyses,
                                 overall_best["candidate"] if overall_best else None, best_code,
                                 _critic_notes(store, iteration))
@@ -462,11 +515,14 @@ def run_iteration(config: RunConfig, task: Task, services: LoopServices, checker
         "best_success_rate": outcomes[best_id].success_rate if best_id else None,
         "improved_overall_best": improved,
         "overall_best": overall_best,
+        "trained": not nothing_trained,
+        "analyzer": "off" if not config.llm_analysis else "not asked: no candidate trained" if nothing_trained else "asked",
         "candidates": [
             {**candidate_record(c), "training": outcomes[c.id].status if c.id in outcomes else None,
              "success_rate": outcomes[c.id].success_rate if c.id in outcomes else None,
              "pruned_at_rung": pruned_at.get(c.id), "same_as": same_as.get(c.id),
-             "analysis": analyses.get(c.id, "")}
+             "analysis": analyses.get(c.id, ""),
+             "not_trained_because": not_trained_because(c, outcomes.get(c.id), analyses.get(c.id, ""))}
             for c in candidates
         ],
         "history_line": f"Iteration {iteration}: " + (

@@ -304,3 +304,62 @@ def test_finalists_are_retrained_on_fresh_seeds_and_reported_on_held_out_episode
     TRAINED.clear()
     run_loop(config, task, services, ok_check)
     assert not [cid for cid, _ in TRAINED if ".s" in cid]
+
+
+def test_when_nothing_trained_the_next_prompt_asks_to_fix_the_errors_not_to_analyse_policies(tmp_path):
+    broken = reward(0.5).replace("import numpy", "# BROKEN\nimport numpy")
+    no_code = "I would reward the pendulum for being upright."
+    responses = [[broken, no_code], [broken], [no_code], [reward(0.7), reward(0.6)],
+                 ["It holds the top."], ["It holds the top less often."]]
+    config, task, services, scripted = make(tmp_path, responses, samples=2, llm_analysis=True, repair_attempts=1)
+
+    def check_naming_the_error(code: str) -> CheckReport:
+        from reward_coder.types import CheckIssue
+
+        issues = (CheckIssue("unknown-field", "'next_state.angle' is not a field", line=3),) if "BROKEN" in code else ()
+        return CheckReport(ok=not issues, issues=issues)
+
+    run_loop(config, task, services, check_naming_the_error)
+    second = [r for r in scripted.requests if r.purpose == "designer"][1].messages[1].content
+    results = second.split("## Results of the last iteration")[1]
+    assert "No reward function of the last iteration was trained, so there is no policy to analyse" in results
+    assert "was trained with" not in results and "Analyse why the policies" not in results
+    assert "### i0-c0\nfailed the checks on real states: line " in results
+    assert "'next_state.angle' is not a field (unknown-field) (the repair repeated the code" in results
+    assert "### i0-c1\nno usable code in the answer: no_code:" in results
+    assert "Fix the errors stated above" in results
+    # the analyzer is not asked about nothing, and the record says why there is no analysis
+    assert not [r for r in scripted.requests if r.purpose == "analyzer" and r.iteration == 0]
+    analysis = services.store.read_text("iterations/0/analysis.md")
+    assert analysis.startswith("No candidate was trained in this iteration, so there is no policy to analyse")
+    assert "the analyzer LLM was not asked" in analysis and "- **i0-c1**: no usable code" in analysis
+    summary = services.store.read_json("iterations/0/summary.json")
+    assert summary["trained"] is False and summary["analyzer"] == "not asked: no candidate trained"
+    assert all(c["not_trained_because"] for c in summary["candidates"])
+    # the iteration that did train is analysed as before
+    assert services.store.read_json("iterations/1/summary.json")["trained"] is True
+    assert [r.label for r in scripted.requests if r.purpose == "analyzer"] == ["i1-c0", "i1-c1"]
+
+
+def test_when_every_candidate_crashes_in_training_the_feedback_names_the_crash(tmp_path):
+    responses = [[reward(0.2, "fake-crash"), reward(0.3, "fake-crash")], [reward(0.7), reward(0.7)]]
+    config, task, services, scripted = make(tmp_path, responses, samples=2)
+    run_loop(config, task, services, ok_check)
+    second = [r for r in scripted.requests if r.purpose == "designer"][1].messages[1].content
+    assert "there is no policy to analyse" in second and "Analyse why the policies" not in second
+    assert "### i0-c0\nthe reward failed during training: training stopped at step 100" in second
+    assert "non-finite reward (NaN)" in second
+    summary = services.store.read_json("iterations/0/summary.json")
+    assert [c["training"] for c in summary["candidates"]] == ["reward_failed", "reward_failed"]
+    assert summary["candidates"][0]["not_trained_because"].startswith("the reward failed during training")
+
+
+def test_when_some_trained_the_feedback_still_analyses_the_policies(tmp_path):
+    broken = reward(0.5).replace("import numpy", "# BROKEN\nimport numpy")
+    responses = [[reward(0.6), broken], [broken], [reward(0.7), reward(0.7)]]
+    config, task, services, scripted = make(tmp_path, responses, samples=2)
+    run_loop(config, task, services, ok_check)
+    second = [r for r in scripted.requests if r.purpose == "designer"][1].messages[1].content
+    assert "Each candidate below that passed the checks was trained with PPO" in second
+    assert "Analyse why the policies did or did not succeed" in second
+    assert "there is no policy to analyse" not in second

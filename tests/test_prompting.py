@@ -22,7 +22,12 @@ CASES = {
         instruction="Swing the pendulum up and keep it upright.",
         env_description=ENV_TEXT,
         success_description="mean cos(theta) over the episode above 0.9",
-        history=[], policy_feedback="", human_feedback=[],
+        history=[], policy_feedback="", human_feedback=[], uses_memory=False,
+    ),
+    "designer_user.memory": dict(
+        instruction="Collect wood.", env_description="Crafter.\nFields:\n- inventory (17,) count",
+        success_description="at least one wood collected in the episode",
+        history=[], policy_feedback="", human_feedback=[], uses_memory=True,
     ),
     "designer_user.feedback": dict(
         instruction="Swing the pendulum up and keep it upright.",
@@ -30,12 +35,29 @@ CASES = {
         success_description="mean cos(theta) over the episode above 0.9",
         history=["Iteration 0: best success 0.2 with an angle-only reward."],
         policy_feedback="candidate i0-c1 spins the pendulum instead of stopping at the top.",
-        human_feedback=["it spins; penalize angular velocity near the top"],
+        human_feedback=["it spins; penalize angular velocity near the top"], uses_memory=False,
     ),
     "feedback_execution.j2": dict(
         summary="It failed the checks run on real states of the environment.",
         issues=["line 4: unknown field 'angle' (unknown-field)"],
         warnings=["[term 'bonus'] is 0.0 on all 256 sampled states (constant-term)"],
+        repeated=None,
+    ),
+    "feedback_execution.repeated": dict(
+        summary="It failed the checks run on real states of the environment.",
+        issues=["line 4: unknown field 'angle' (unknown-field)"], warnings=[],
+        repeated=dict(identical=True, issues=["line 4: unknown field 'angle' (unknown-field)"]),
+    ),
+    "feedback_untrained.j2": dict(
+        candidates=[
+            dict(name="i0-c0", stage="failed the checks on real states",
+                 failure="line 5: compute_reward raised KeyError (runtime-error)", check_warnings=[], critic_notes=[]),
+            dict(name="i0-c1", stage="the reward failed during training",
+                 failure="training stopped at step 100: the reward failed (non-finite reward (NaN))",
+                 check_warnings=["[term 'bonus'] is 0.0 on all 512 sampled states (constant-term)"],
+                 critic_notes=["critic (round 1): 'bonus' never changes"]),
+        ],
+        best_code="",
     ),
     "feedback_policy.j2": dict(
         algorithm="SAC", timesteps=20000, eval_episodes=5,

@@ -8,13 +8,16 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from reward_coder.cli.common import console, err_console, user_errors
+from reward_coder.cli.common import console, err_console, fail, user_errors
+from reward_coder.cli.common import MaxTokensOption, SplitSamplesOption, TimeoutOption, llm_settings
 from reward_coder.cli.progress import ProgressPrinter
 from reward_coder.config import RunConfig
 from reward_coder.errors import ConfigError
 from reward_coder.store import RunStore, make_run_id
 
 DEMO_TASK = "pendulum/swing-up"
+NOTHING_TRAINED_EXIT_CODE = 4
+"""`run`, `resume`, `refine` and `demo` exit with this when no candidate of the whole run trained."""
 
 
 def _services(config: RunConfig, store: RunStore, printer: ProgressPrinter, executor: str, address: str | None,
@@ -25,7 +28,8 @@ def _services(config: RunConfig, store: RunStore, printer: ProgressPrinter, exec
 
     journal = JournalingCompleter(
         make_completer(config.model, api_base=config.api_base, cache_dir=store.path("llm_cache"),
-                       max_retries=config.llm_retries, timeout_s=config.llm_timeout_s),
+                       max_retries=config.llm_retries, timeout_s=config.llm_timeout_s,
+                       max_tokens=config.llm_max_tokens, split_samples=config.llm_split_samples),
         sink=lambda record: store.append_jsonl("llm_journal.jsonl", record),
     )
     completer = BudgetedCompleter(journal, config.max_cost_usd)
@@ -57,7 +61,10 @@ def _execute(config: RunConfig, store: RunStore, task, *, progress: str, executo
     finally:
         services.executor.close()
         printer.close()
-    _print_result(store, state, journal.total_cost_usd)
+    trained = _print_result(store, state, journal.total_cost_usd)
+    if not trained:
+        raise fail("no candidate was trained in this run: each failed before or during training, for the reasons "
+                   f"in the table above; see {store.root}/iterations/*/analysis.md", NOTHING_TRAINED_EXIT_CODE)
 
 
 def describe_best(best: dict[str, Any]) -> str:
@@ -76,30 +83,47 @@ def describe_best(best: dict[str, Any]) -> str:
     return text
 
 
-def _print_result(store: RunStore, state: dict[str, Any], cost: float) -> None:
+def candidate_note(c: dict[str, Any], best_candidate: str | None) -> str:
+    """The final table's note on one candidate: why it did not train (the stated error), or how it fared,
+    and its attempt count when it was repaired (a repair that repeated its code counted as unchanged)."""
+    trained = c.get("training") == "ok"
+    repaired = bool(c.get("repaired_from"))
+    attempts = (c.get("attempts_text") or f"{c.get('attempts', 1)} attempts") + "; " if repaired else ""
+    if not trained:
+        reason = c.get("not_trained_because") or c["failure"] or f"training {c.get('training') or 'not run'}"
+        return (attempts + reason)[:160]
+    note = f"pruned at rung {c['pruned_at_rung']}" if c["pruned_at_rung"] is not None else ""
+    if c.get("same_as"):
+        note = f"same code as {c['same_as']}, trained once"
+    elif repaired:
+        note = (note + "; " if note else "") + f"{attempts}repaired after: " + c["repaired_from"][0]
+    if c["id"] == best_candidate:
+        note = "best of iteration " + note
+    return note[:160]
+
+
+def _print_result(store: RunStore, state: dict[str, Any], cost: float) -> bool:
+    """Print the table of every candidate of the run; return whether any candidate trained."""
     table = Table(title=f"run {store.root.name}")
     for column in ("iteration", "candidate", "status", "training", "success", "note"):
         table.add_column(column)
+    trained = False
     for iteration in range(state.get("iterations_done", 0)):
         summary = store.read_json(f"iterations/{iteration}/summary.json")
         for c in summary["candidates"]:
-            note = c["failure"] or (f"pruned at rung {c['pruned_at_rung']}" if c["pruned_at_rung"] is not None else "")
-            if c.get("same_as"):
-                note = f"same code as {c['same_as']}, trained once"
-            elif c.get("repaired_from"):
-                note = (note + "; " if note else "") + "repaired after: " + c["repaired_from"][0]
-            if c["id"] == summary["best_candidate"]:
-                note = "best of iteration " + note
+            trained = trained or c.get("training") == "ok"
             success = f"{c['success_rate']:.2f}" if c["success_rate"] is not None else "-"
-            table.add_row(str(iteration), c["id"], c["status"], c["training"] or "-", success, note[:70])
+            table.add_row(str(iteration), c["id"], c["status"], c["training"] or "-", success,
+                          candidate_note(c, summary["best_candidate"]))
     console.print(table)
     best = state.get("best")
     if best:
         console.print(f"best reward: {best['candidate']} (iteration {best['iteration']}) -> {store.root / 'best.py'}")
         console.print("  " + describe_best(best), highlight=False)
     else:
-        console.print("no candidate was trained successfully; see the analysis in the run folder")
+        console.print("no candidate was trained successfully; the note of each says why")
     console.print(f"LLM cost this session: ${cost:.4f}; everything is in {store.root}/")
+    return trained
 
 
 @user_errors
@@ -126,8 +150,12 @@ def run(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (default runs/<run-id>).")] = None,
     api_base: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL.")] = None,
     retries: Annotated[int, typer.Option(min=0, max=10, help="LLM retries on rate limits, 5xx and timeouts.")] = 4,
+    max_tokens: MaxTokensOption = None,
+    split_samples: SplitSamplesOption = None,
+    timeout: TimeoutOption = 120.0,
     progress: Annotated[str, typer.Option(help="text, quiet or json (JSON lines on stdout).")] = "text",
     allow_unsandboxed: Annotated[bool, typer.Option("--allow-unsandboxed")] = False,
+    strict_direction: Annotated[bool, typer.Option("--strict-direction", help="Do not train a candidate that prefers the card's known-bad reference states (else a warning).")] = False,
 ) -> None:
     """Design, check, critique, train, evaluate and refine reward functions for a task."""
     from reward_coder.tasks import resolve_task
@@ -141,7 +169,8 @@ def run(
         llm_analysis=llm_analysis,
         seed=seed, total_timesteps=timesteps, eval_episodes=eval_episodes, device=device, workers=workers,
         max_cost_usd=max_cost, allow_unsandboxed=allow_unsandboxed, llm_retries=retries,
-        finalists=finalists, final_seeds=final_seeds,
+        **llm_settings(model, api_base, max_tokens, split_samples, timeout),
+        finalists=finalists, final_seeds=final_seeds, strict_direction=strict_direction,
     )
     store = RunStore.create(out or Path("runs") / make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed))
     if store.exists("state.json"):
