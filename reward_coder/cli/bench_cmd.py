@@ -3,7 +3,8 @@
 `reward-coder bench overhead` measures the reward path's cost per step. `reward-coder bench SUITE` trains
 every task of a suite with the expert, sparse and tested rewards and writes a bench folder; SUITE is a
 suite file, the bare name of a packaged suite (`reward-coder bench metaworld-small`), or an existing
-bench folder, which resumes it.
+bench folder, which resumes it. `reward-coder bench answers JOURNAL.jsonl...` replays the recorded answers of
+LLM journals through today's extraction and checks (see reward_coder/bench/answers.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rich.table import Table
 from reward_coder.cli.common import console, err_console, user_errors
 from reward_coder.errors import ConfigError
 
-BUILTIN = ("overhead", "selection")
+BUILTIN = ("overhead", "selection", "answers")
 
 
 def _is_suite(name: str) -> bool:
@@ -39,8 +40,10 @@ def bench(
     name: Annotated[str, typer.Argument(help=(
         "'overhead' (reward wrapper and sandbox cost per step), a suite file or packaged suite name "
         "(e.g. metaworld-small), a bench folder to resume, or 'selection FOLDER' (replay successive halving on "
-        "a finished bench folder with the old and the new ranking)."))],
-    folder: Annotated[Optional[Path], typer.Argument(help="selection: the finished bench folder to study.")] = None,
+        "a finished bench folder with the old and the new ranking), or 'answers JOURNAL.jsonl...' (recorded LLM "
+        "answers replayed through today's extraction and checks)."))],
+    paths: Annotated[Optional[list[Path]], typer.Argument(help=(
+        "selection: the finished bench folder to study; answers: the LLM journals (.jsonl) to replay."))] = None,
     env: Annotated[str, typer.Option(help="overhead: env card to measure on.")] = "halfcheetah",
     n_envs: Annotated[int, typer.Option(min=1, max=256, help="overhead: parallel envs.")] = 8,
     steps: Annotated[int, typer.Option(min=10, help="overhead: vectorized steps per measurement.")] = 2_000,
@@ -50,11 +53,15 @@ def bench(
         "overhead: JSON file (default runs/bench__overhead__<time>.json); suite: bench folder "
         "(default runs/bench__<suite>__<time>/; an existing one of the same suite is resumed)."))] = None,
     workers: Annotated[int, typer.Option(min=0, help="suite: training processes in parallel (0: one per core).")] = 0,
-    allow_unsandboxed: Annotated[bool, typer.Option(help="suite: run reward code without OS isolation if none is available.")] = False,
+    allow_unsandboxed: Annotated[bool, typer.Option(help="suite, answers: run reward code without OS isolation if none is available.")] = False,
+    task: Annotated[Optional[str], typer.Option("--task", "-t", help=(
+        "answers: check against this task CARD/TASK or card id (default: each journal's own task_key)."))] = None,
 ) -> None:
     """Benchmark, comparing against baselines in the same run, and write the figures to files."""
     if name == "selection":
-        _selection(folder)
+        _selection(paths[0] if paths else None)
+    elif name == "answers":
+        _answers(paths or [], task, out, allow_unsandboxed)
     elif name in BUILTIN:
         _overhead(name, env, n_envs, steps, train_steps, repeats, out)
     elif _is_suite(name):
@@ -94,6 +101,29 @@ def _suite(name: str, out: Path | None, workers: int, allow_unsandboxed: bool) -
                       highlight=False, soft_wrap=True)
     console.print(f"{result.trained} runs trained, {result.skipped} already done, {time.monotonic() - started:.0f} s; "
                   f"results in {folder}/results.csv and {folder}/report.html", highlight=False, soft_wrap=True)
+
+
+def _answers(journals: list[Path], task: str | None, out: Path | None, allow_unsandboxed: bool) -> None:
+    from reward_coder.bench.answers import bench_answers, markdown_table
+    from reward_coder.store import RunStore
+
+    if not journals:
+        raise ConfigError("usage: reward-coder bench answers JOURNAL.jsonl... (LLM journals of runs, e.g. "
+                          "tests/fixtures/realmodel/*.jsonl)")
+    missing = [str(path) for path in journals if not path.is_file()]
+    if missing:
+        raise ConfigError(f"no such journal: {', '.join(missing)}")
+    out = out or Path("runs") / f"bench__answers__{time.strftime('%Y%m%d-%H%M%S')}.json"
+    store = RunStore.create(out.parent)
+    result = bench_answers(journals, task_key=task, allow_unsandboxed=allow_unsandboxed,
+                           on_progress=lambda m: err_console.print(f"[dim]{m}[/]", highlight=False))
+    result["command"] = "reward-coder bench answers " + " ".join(map(str, journals)) + (f" --task {task}" if task else "")
+    store.write_text(out.name, json.dumps(result, indent=2) + "\n")
+    console.print(markdown_table(result), highlight=False, markup=False, soft_wrap=True)
+    if not result["direction_check_present"]:
+        console.print("this code has no reward-direction check: the 'direction flagged' column says so", highlight=False)
+    console.print(f"{result['distinct_codes_checked']} distinct codes checked in {result['seconds']:.0f} s; "
+                  f"figures written to {out}", highlight=False)
 
 
 def _selection(folder: Path | None) -> None:
