@@ -44,6 +44,8 @@ class CandidateRow:
     id: str
     check: str = ""
     attempts: int = 0
+    unchanged: int = 0
+    """Repairs that sent back the code they were asked to fix (counted in `attempts`, but no new try)."""
     critic: str = ""
     steps: int = 0
     rung: int | None = None
@@ -61,6 +63,7 @@ class _Usage:
         self.event_cost = 0.0
         self.journal_calls = 0
         self.tokens = 0
+        self.tokens_estimated = False
         self.journal_cost = 0.0
         self._offset = 0
         self._partial = ""
@@ -88,6 +91,7 @@ class _Usage:
                 continue
             self.journal_calls += 1
             self.tokens += int(record.get("prompt_tokens") or 0) + int(record.get("completion_tokens") or 0)
+            self.tokens_estimated |= bool(record.get("tokens_estimated"))
             self.journal_cost += float(record.get("cost_usd") or 0.0)
 
 
@@ -182,6 +186,7 @@ class ProgressPrinter:
         elif kind == "candidate_checked":
             row = self._row(self._candidate_id(d["index"]))
             row.check, row.attempts = str(d["status"]), int(d["attempt"]) + 1
+            row.unchanged += 1 if d.get("unchanged") else 0
             self._set_activity(None)
         elif kind == "critic_reviewed":
             row = self._row(self._candidate_id(d["index"]))
@@ -253,7 +258,8 @@ class ProgressPrinter:
             self._poll()
             usage = self._usage
             calls = usage.journal_calls if usage.have_journal else usage.requests
-            tokens = f", {usage.tokens:,} tokens" if usage.have_journal else ""
+            approx = "~" if usage.tokens_estimated else ""
+            tokens = f", {approx}{usage.tokens:,} tokens" if usage.have_journal else ""
             header = Text.from_markup(
                 f"[bold]iteration {self._iteration}[/]  [dim]{self._elapsed()}[/]  "
                 f"LLM: {calls} call(s){tokens}, cost so far ${usage.cost:.4f}"
@@ -275,7 +281,8 @@ class ProgressPrinter:
             check = ""
             if row.check:
                 colour = "green" if row.check == "ok" else "red"
-                check = f"[{colour}]{row.check}[/]" + (f" ({row.attempts} tries)" if row.attempts > 1 else "")
+                unchanged = f", {row.unchanged} unchanged" if row.unchanged else ""
+                check = f"[{colour}]{row.check}[/]" + (f" ({row.attempts} tries{unchanged})" if row.attempts > 1 else "")
             if row.training in ("", "training", "ok") and final and (row.steps or row.training):
                 bar: Any = Table.grid(padding=(0, 1))
                 bar.add_row(ProgressBar(total=final, completed=min(row.steps, final), width=24),
@@ -325,7 +332,8 @@ class ProgressPrinter:
             return f"  asking {self.model} ({d['purpose']}{which}, n={d.get('n', 1)})"
         if kind == "candidate_checked":
             colour = "green" if d["status"] == "ok" else "red"
-            return f"  candidate {d['index']} attempt {d['attempt']}: [{colour}]{d['status']}[/]"
+            same = " [yellow](unchanged: the repair repeated the code it had to fix)[/]" if d.get("unchanged") else ""
+            return f"  candidate {d['index']} attempt {d['attempt']}: [{colour}]{d['status']}[/]{same}"
         if kind == "critic_reviewed":
             revision = f", revision {d['revision']}" if d.get("revision") else ""
             return f"  critic on candidate {d['index']}: {d['verdict']}{revision}"
@@ -341,7 +349,7 @@ class ProgressPrinter:
         if kind == "iteration_done":
             s = d["summary"]
             best = s.get("best_candidate")
-            text = f"best {best} (success {s['best_success_rate']:.2f})" if best else "no candidate trained"
+            text = f"best {best} (success {s['best_success_rate']:.2f})" if best else "[yellow]no candidate trained[/]"
             with self._lock:
                 if self.run_dir is not None:
                     self._usage.poll(self.run_dir / "llm_journal.jsonl")

@@ -44,6 +44,8 @@ class AttemptView:
     """Why the attempt was not kept ('' for the one that was)."""
     code: str | None
     response: str
+    unchanged: bool = False
+    """A repair that sent back the same (or nearly the same) code as the attempt it was asked to fix."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ class CandidateView:
     diffs: tuple[CodeDiff, ...]
     check_issues: tuple[tuple[str, str], ...]
     """(severity, message) of the final attempt's sandbox check."""
+    direction: str
+    """What the direction check found: 'reversed' (prefers the card's bad reference states), 'unclear'
+    (does not tell them apart) or '' (right, or not checked)."""
     check_term_stats: dict[str, dict[str, float]]
     critic: tuple[CriticRound, ...]
     notes: tuple[str, ...]
@@ -113,6 +118,8 @@ class LLMUsage:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     by_purpose: dict[str, dict[str, float]] = field(default_factory=dict)
+    estimated: int = 0
+    """Calls whose token counts were estimated with a tokenizer (the provider reported none or too few)."""
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,7 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
 def llm_usage(records: list[dict[str, Any]]) -> LLMUsage:
     """Calls, tokens and cost, in total and per purpose (designer, repair, critic, analyzer, ...)."""
     by_purpose: dict[str, dict[str, float]] = {}
-    totals = dict(calls=0, cached=0, errors=0, prompt_tokens=0, completion_tokens=0, cost_usd=0.0)
+    totals = dict(calls=0, cached=0, errors=0, estimated=0, prompt_tokens=0, completion_tokens=0, cost_usd=0.0)
     for record in records:
         row = by_purpose.setdefault(str(record.get("purpose") or "other"),
                                     dict(calls=0, prompt_tokens=0, completion_tokens=0, cost_usd=0.0))
@@ -183,6 +190,7 @@ def llm_usage(records: list[dict[str, Any]]) -> LLMUsage:
             totals[key] += value
         totals["cached"] += bool(record.get("cached"))
         totals["errors"] += bool(record.get("error"))
+        totals["estimated"] += bool(record.get("tokens_estimated"))
     return LLMUsage(by_purpose=by_purpose, **totals)
 
 
@@ -216,6 +224,14 @@ def _attempt_code(attempt: dict[str, Any]) -> str | None:
         return attempt["code"]
     blocks = _FENCED.findall(attempt.get("response") or "")
     return blocks[-1] if blocks else None
+
+
+def _direction_finding(check: dict[str, Any]) -> str:
+    """'reversed', 'unclear' or '' from a check report's direction-check issues (reward_coder.direction)."""
+    from reward_coder.direction import REVERSED_RULE, UNCLEAR_RULE
+
+    rules = {i.get("rule") for i in check.get("issues", [])}
+    return "reversed" if REVERSED_RULE in rules else "unclear" if UNCLEAR_RULE in rules else ""
 
 
 def _attempt_problem(attempt: dict[str, Any]) -> str:
@@ -273,6 +289,7 @@ def _candidate_view(root: Path, folder: Path, record: dict[str, Any], design_att
             problem=_attempt_problem(a) if i < len(attempts_raw) - 1 or record.get("status") != "ok" else "",
             code=_attempt_code(a),
             response=a.get("response") or "",
+            unchanged=bool(a.get("unchanged", False)),
         )
         for i, a in enumerate(attempts_raw)
     )
@@ -308,6 +325,7 @@ def _candidate_view(root: Path, folder: Path, record: dict[str, Any], design_att
         attempts=attempts, diffs=tuple(diffs),
         check_issues=tuple((i.get("severity", "error"), f"{i.get('rule')}: {i.get('message')}")
                            for i in check.get("issues", [])),
+        direction=_direction_finding(check),
         check_term_stats=dict(check.get("term_stats") or {}),
         critic=tuple(CriticRound(int(r.get("round", 0)), str(r.get("verdict", "")), tuple(r.get("notes", [])),
                                  str(r.get("revision_status", ""))) for r in reviews),
