@@ -6,15 +6,20 @@ reward_coder.train.checkpoint (temp folder, hashes, rename), `curve.json` and `p
 temp file and rename, and the TensorBoard logs SB3 writes itself. Training runs in worker processes
 (or on Ray nodes) that hold no RunStore, and a checkpoint is several files that must land together.
 
+One writer per folder: `RunStore.acquire` takes a flock(2) on `.lock` for the life of a run, resume,
+refine, demo or bench; `lock_holder` tells whether a live process holds it (how `runs` spots a dead run).
+
 A run folder describes itself (house rule 9): config, rendered prompts, raw responses, code, checks,
 metrics, seeds and versions all live in it, and `resume` reads it back to skip finished work.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +27,45 @@ from typing import Any
 
 from reward_coder.errors import ConfigError
 from reward_coder.types import to_jsonable
+
+
+LOCK_FILE = ".lock"
+"""The owner lock of a run or bench folder: flock(2)-held by the one process that writes the folder."""
+
+
+def lock_holder(root: Path) -> dict[str, Any] | None:
+    """Who holds `root`'s owner lock ({pid, host, command, since}), or None when no live process does.
+
+    flock locks die with their process (kill -9 and the OOM killer included), so a lock file left by a
+    dead run is free: `runs` uses this to tell a live run from a dead one. Reads only.
+    """
+    path = Path(root) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _lock_info(path)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+_HELD: dict[str, int] = {}
+"""Owner locks this process holds, by folder: a second RunStore of the same folder in the same process
+(a command that failed before releasing, then another) shares the lock instead of locking itself out."""
+
+
+def _lock_info(path: Path) -> dict[str, Any]:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        info = None
+    return info if isinstance(info, dict) else {"pid": "?", "host": "?", "command": "?"}
 
 
 def _slug(text: str, limit: int = 40) -> str:
@@ -40,6 +84,55 @@ class RunStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._lock_fd: int | None = None
+
+    def acquire(self, command: str) -> None:
+        """Become the folder's one writer for the life of this process (or until `release`).
+
+        A second run, resume or bench on the same folder gets one ConfigError naming the holder's pid and
+        host. The lock is the kernel's (flock), so it is free again the moment the holder dies, however it
+        dies; its pool workers never inherit it (Python's descriptors are not inheritable and workers are
+        spawned). Idempotent for this RunStore.
+        """
+        if self._lock_fd is not None:
+            return
+        path = self.path(LOCK_FILE)
+        if str(path) in _HELD:
+            self._lock_fd = _HELD[str(path)]
+            return
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise ConfigError(f"cannot lock '{self.root}': {err.strerror or err}; choose another folder with --out") from None
+        deadline = time.monotonic() + 0.5  # `runs` probes with a shared lock for an instant
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                os.close(fd)
+                holder = _lock_info(path)
+                raise ConfigError(
+                    f"'{self.root}' is in use by pid {holder.get('pid')} on {holder.get('host')} "
+                    f"({holder.get('command')}, since {holder.get('since', '?')}); wait for it to end or stop it "
+                    "first: two writers would corrupt the run"
+                ) from None
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
+                "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        self._lock_fd = _HELD[str(path)] = fd
+
+    def release(self) -> None:
+        """Give the folder up (the lock also ends with the process)."""
+        if self._lock_fd is not None:
+            if _HELD.pop(str(self.path(LOCK_FILE)), None) is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                os.close(self._lock_fd)
+            self._lock_fd = None
 
     @classmethod
     def create(cls, root: Path) -> RunStore:

@@ -127,6 +127,7 @@ def plan_jobs(suite: Suite, folder: Path, *, allow_unsandboxed: bool = False, de
 def open_bench_folder(suite: Suite, folder: Path) -> RunStore:
     """Create the bench folder, or reopen it for resume when it holds the same suite (else ConfigError)."""
     store = RunStore.create(folder)
+    store.acquire("bench")
     if store.exists("suite.json"):
         previous = Suite.from_dict(store.read_json("suite.json"))
         if previous.fingerprint() != suite.fingerprint():
@@ -174,8 +175,17 @@ def run_suite(
     every mean (never counted as a trained 0), and not trained.
     """
     started = time.monotonic()
-    say = on_progress or (lambda _message: None)
     store = open_bench_folder(suite, folder)
+    try:
+        return _run_jobs(suite, folder, store, started, executor=executor, workers=workers, train_fn=train_fn,
+                         check_rewards=check_rewards, allow_unsandboxed=allow_unsandboxed,
+                         say=on_progress or (lambda _message: None))
+    finally:
+        store.release()
+
+
+def _run_jobs(suite: Suite, folder: Path, store: RunStore, started: float, *, executor: Any, workers: int,
+              train_fn: TrainFn, check_rewards: bool, allow_unsandboxed: bool, say: Progress) -> BenchRun:
     jobs = plan_jobs(suite, folder, allow_unsandboxed=allow_unsandboxed)
     done = _finished_jobs(store, jobs)
     if check_rewards:

@@ -72,7 +72,8 @@ def runs(
     for column in ("status", "iters", "best", "success", "cost", "started"):
         table.add_column(column, no_wrap=column != "success",
                          justify="right" if column in ("iters", "success", "cost") else "left")
-    colours = {"finished": "green", "running": "cyan", "stopped": "yellow", "interrupted": "red"}
+    colours = {"finished": "green", "running": "cyan", "stopped": "yellow", "interrupted": "red",
+               "dead (resume it)": "red"}
     for run in found:
         started = _dt.datetime.fromtimestamp(run.started).strftime("%m-%d %H:%M") if run.started else "-"
         planned = f"/{run.iterations_planned}" if run.iterations_planned is not None else ""

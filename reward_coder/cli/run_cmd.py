@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -45,8 +46,23 @@ def _ask_feedback(summary: dict[str, Any]) -> str | None:
     return typer.prompt("feedback for the next iteration (empty to go on)", default="", show_default=False)
 
 
+def _command() -> str:
+    """What the lock file says holds a run folder: 'reward-coder run', 'reward-coder resume', ..."""
+    return " ".join(["reward-coder", *sys.argv[1:2]])
+
+
 def _execute(config: RunConfig, store: RunStore, task, *, progress: str, executor: str, address: str | None,
              interactive: bool) -> None:
+    store.acquire(_command())
+    try:
+        _execute_locked(config, store, task, progress=progress, executor=executor, address=address,
+                        interactive=interactive)
+    finally:
+        store.release()
+
+
+def _execute_locked(config: RunConfig, store: RunStore, task, *, progress: str, executor: str,
+                    address: str | None, interactive: bool) -> None:
     from reward_coder.generate import make_checker
     from reward_coder.loop import run_loop, start_run
 
@@ -182,6 +198,7 @@ def _open_run(run_dir: Path) -> tuple[RunStore, RunConfig]:
     store = RunStore(run_dir)
     if not store.exists("config.json"):
         raise ConfigError(f"'{run_dir}' is not a run folder (no config.json); list runs with `ls runs/`")
+    store.acquire(_command())
     return store, RunConfig.from_dict(store.read_json("config.json"))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from reward_coder.report.build import is_run_folder, llm_usage, read_journal
+from reward_coder.store import lock_holder
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def describe_run(path: Path) -> RunListing | None:
         path=path,
         task=str(task.get("key") or config.get("task") or task.get("instruction") or config.get("instruction") or "?"),
         env=str(task.get("env_id") or config.get("env") or "?"),
-        status=str(state.get("status", "unknown")),
+        status=live_status(path, str(state.get("status", "unknown"))),
         iterations_done=int(state.get("iterations_done", 0)),
         iterations_planned=state.get("iterations_planned", config.get("iterations")),
         best_candidate=best.get("candidate"),
@@ -59,6 +60,14 @@ def describe_run(path: Path) -> RunListing | None:
         cost_usd=llm_usage(read_journal(path / "llm_journal.jsonl")).cost_usd,
         started=float(started) if isinstance(started, (int, float)) else None,
     )
+
+
+def live_status(path: Path, status: str) -> str:
+    """state.json's status, except that a run that says 'running' while no process holds its folder's
+    lock died without writing its end (kill -9, OOM killer, power loss): 'dead (resume it)'."""
+    if status == "running" and lock_holder(path) is None:
+        return "dead (resume it)"
+    return status
 
 
 def best_figure(best: dict[str, Any]) -> str:
