@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
@@ -20,6 +22,29 @@ class Executor(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+PARENT_POLL_S = 0.02
+"""How often a pool worker looks whether the run's main process still lives."""
+
+
+def follow_parent(parent_pid: int) -> None:
+    """Pool-worker initializer: end this worker the moment the run's main process is gone.
+
+    However the main process dies (kill -9, the OOM killer, a crash), its workers are re-parented and
+    `os.getppid()` changes; a daemon thread sees that within PARENT_POLL_S and exits at once with
+    `os._exit` (no cleanup handlers that might write). Linux's PR_SET_PDEATHSIG is not used: it fires when
+    the *thread* that started the worker ends, and pool workers may be started from a short-lived thread.
+    The sandbox workers a job starts follow it in turn (bubblewrap's --die-with-parent).
+    """
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(70)
+
+    if os.getppid() != parent_pid:
+        os._exit(70)
+    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
 
 
 class InlineExecutor:
@@ -50,7 +75,8 @@ class LocalExecutor:
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=follow_parent, initargs=(os.getpid(),))
         return self._pool
 
     def map_unordered(self, fn, jobs):
