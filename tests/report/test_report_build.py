@@ -8,6 +8,7 @@ from reward_coder.cli.main import app
 from reward_coder.report import build_report, read_run
 from reward_coder.report.build import code_diff
 from reward_coder.report.runs import list_runs
+from reward_coder.store import RunStore
 
 runner = CliRunner()
 
@@ -104,15 +105,21 @@ def test_runs_lists_newest_first_and_skips_other_folders(make_run, tmp_path):
     (tmp_path / "not-a-run").mkdir()
     (tmp_path / "generate__x").mkdir()
     (tmp_path / "generate__x" / "config.json").write_text("{}")
-    listed = list_runs(tmp_path)
-    assert [r.path.name for r in listed] == ["zzrun2", "zzrun1"]
-    assert listed[1].best_success_rate == 1.0 and abs(listed[1].cost_usd - 0.017) < 1e-9
-    assert listed[0].status == "running" and listed[0].best_candidate is None
-    assert listed[0].task == "pendulum/swing-up"
+    assert list_runs(tmp_path)[0].status == "dead (resume it)"  # says running, but no process holds it
+    owner = RunStore(tmp_path / "zzrun2")
+    owner.acquire("reward-coder run")  # now a live process (this one) owns the unfinished run
+    try:
+        listed = list_runs(tmp_path)
+        assert [r.path.name for r in listed] == ["zzrun2", "zzrun1"]
+        assert listed[1].best_success_rate == 1.0 and abs(listed[1].cost_usd - 0.017) < 1e-9
+        assert listed[0].status == "running" and listed[0].best_candidate is None
+        assert listed[0].task == "pendulum/swing-up"
 
-    result = runner.invoke(app, ["runs", "--dir", str(tmp_path)])
-    assert result.exit_code == 0, result.stderr
-    assert "$0.0170" in result.stdout and "finished" in result.stdout and "running" in result.stdout
+        result = runner.invoke(app, ["runs", "--dir", str(tmp_path)])
+        assert result.exit_code == 0, result.stderr
+        assert "$0.0170" in result.stdout and "finished" in result.stdout and "running" in result.stdout
+    finally:
+        owner.release()
     assert result.stdout.index("zzrun2") < result.stdout.index("zzrun1")
     assert "not-a-run" not in result.stdout and "generate__x" not in result.stdout
 
