@@ -61,11 +61,21 @@ def _execute(config: RunConfig, store: RunStore, task, *, progress: str, executo
         store.release()
 
 
+def _preflight(config: RunConfig, task, store: RunStore) -> None:
+    """Build the training setup once (device, algorithm, hyperparameters, env, disk) before any LLM call."""
+    from reward_coder.loop import candidate_job
+    from reward_coder.train.preflight import preflight_job
+
+    job = candidate_job(config, task, "preflight", "", store.root, config.seed)
+    preflight_job(job, store.root, source=f"card '{task.card.id}' (train: {task.card.train.algorithm})")
+
+
 def _execute_locked(config: RunConfig, store: RunStore, task, *, progress: str, executor: str,
                     address: str | None, interactive: bool) -> None:
     from reward_coder.generate import make_checker
     from reward_coder.loop import run_loop, start_run
 
+    _preflight(config, task, store)
     printer = ProgressPrinter(progress, config.model, run_dir=store.root)
     services, journal = _services(config, store, printer, executor, address, interactive)
     try:
