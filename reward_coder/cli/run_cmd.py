@@ -52,30 +52,31 @@ def _command() -> str:
 
 
 def _execute(config: RunConfig, store: RunStore, task, *, progress: str, executor: str, address: str | None,
-             interactive: bool) -> None:
+             interactive: bool, preflighted: bool = False) -> None:
     store.acquire(_command())
     try:
         _execute_locked(config, store, task, progress=progress, executor=executor, address=address,
-                        interactive=interactive)
+                        interactive=interactive, preflighted=preflighted)
     finally:
         store.release()
 
 
-def _preflight(config: RunConfig, task, store: RunStore) -> None:
+def _preflight(config: RunConfig, task, folder: Path) -> None:
     """Build the training setup once (device, algorithm, hyperparameters, env, disk) before any LLM call."""
     from reward_coder.loop import candidate_job
     from reward_coder.train.preflight import preflight_job
 
-    job = candidate_job(config, task, "preflight", "", store.root, config.seed)
-    preflight_job(job, store.root, source=f"card '{task.card.id}' (train: {task.card.train.algorithm})")
+    job = candidate_job(config, task, "preflight", "", folder, config.seed)
+    preflight_job(job, folder, source=f"card '{task.card.id}' (train: {task.card.train.algorithm})")
 
 
 def _execute_locked(config: RunConfig, store: RunStore, task, *, progress: str, executor: str,
-                    address: str | None, interactive: bool) -> None:
+                    address: str | None, interactive: bool, preflighted: bool = False) -> None:
     from reward_coder.generate import make_checker
     from reward_coder.loop import run_loop, start_run
 
-    _preflight(config, task, store)
+    if not preflighted:
+        _preflight(config, task, store.root)
     printer = ProgressPrinter(progress, config.model, run_dir=store.root)
     services, journal = _services(config, store, printer, executor, address, interactive)
     try:
@@ -198,10 +199,13 @@ def run(
         **llm_settings(model, api_base, max_tokens, split_samples, timeout),
         finalists=finalists, final_seeds=final_seeds, strict_direction=strict_direction,
     )
-    store = RunStore.create(out or Path("runs") / make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed))
+    folder = out or Path("runs") / make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed)
+    _preflight(config, resolved, folder)  # before the folder exists: a setup that cannot train leaves nothing
+    store = RunStore.create(folder)
     if store.exists("state.json"):
         raise ConfigError(f"'{store.root}' already holds a run; use `reward-coder resume {store.root}` or another --out")
-    _execute(config, store, resolved, progress=progress, executor=executor, address=address, interactive=interactive)
+    _execute(config, store, resolved, progress=progress, executor=executor, address=address, interactive=interactive,
+             preflighted=True)
 
 
 def _open_run(run_dir: Path) -> tuple[RunStore, RunConfig]:
@@ -278,5 +282,8 @@ def demo(
         samples=3, iterations=2, critic=True, seed=0, total_timesteps=timesteps, eval_episodes=10, workers=2,
         finalists=1, final_seeds=final_seeds,
     )
-    store = RunStore.create(out or Path("runs") / ("demo__" + make_run_id(resolved.card.id, "swing-up", 0)))
-    _execute(config, store, resolved, progress=progress, executor="local", address=None, interactive=False)
+    folder = out or Path("runs") / ("demo__" + make_run_id(resolved.card.id, "swing-up", 0))
+    _preflight(config, resolved, folder)
+    store = RunStore.create(folder)
+    _execute(config, store, resolved, progress=progress, executor="local", address=None, interactive=False,
+             preflighted=True)
