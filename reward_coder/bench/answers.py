@@ -7,10 +7,10 @@ on real states sampled from the card's environment, the verdict). It counts, per
 how many answers there were, how many gave code, how many passed the checks, the failures by issue code,
 and how many were flagged by a reward-direction check when the checker has one.
 
-It is self-contained on purpose: it uses only `extract_reward_code`, `resolve_task`, `RunConfig` and
-`make_checker`, which older commits have too, so the same file copied onto an older commit gives the
-'before' figure on the very same answers. On a commit whose CLI has no `bench answers`, copy this file to
-reward_coder/bench/answers.py there and run:
+It is self-contained on purpose: it uses only `extract_reward_code`, `resolve_task`, `RunConfig`,
+`make_checker` and `code_fingerprint`, which older commits have too, so the same file copied onto an
+older commit gives the 'before' figure on the very same answers. On a commit whose CLI has no
+`bench answers`, copy this file to reward_coder/bench/answers.py there and run:
 
     python -c "import sys; from pathlib import Path; from reward_coder.bench.answers import bench_answers, \
 markdown_table; print(markdown_table(bench_answers([Path(p) for p in sys.argv[1:]])))" tests/fixtures/realmodel/*.jsonl
@@ -20,7 +20,6 @@ Pure apart from the checks' sandbox: it returns a dict and prints nothing (the C
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import time
@@ -95,13 +94,6 @@ def task_for(key: str, instruction: str | None = None):
     return resolve_task(None, instruction or f"recorded answers of {key}", card_id)
 
 
-def _fingerprint(code: str) -> str:
-    try:
-        return ast.dump(ast.parse(code))
-    except SyntaxError:
-        return code
-
-
 def _direction_check_present() -> bool:
     """Whether this code's checks have a reward-direction rule: a quoted rule name with 'direction' in it
     somewhere in the sandbox package's source (an older commit has none; the word alone in prose does not count)."""
@@ -161,6 +153,7 @@ def bench_answers(journals: Sequence[Path], task_key: str | None = None, allow_u
     from reward_coder.config import RunConfig
     from reward_coder.extract import extract_reward_code
     from reward_coder.generate import make_checker
+    from reward_coder.loop import code_fingerprint
 
     say = on_progress or (lambda _message: None)
     direction_present = _direction_check_present()
@@ -202,7 +195,7 @@ def bench_answers(journals: Sequence[Path], task_key: str | None = None, allow_u
                     answer["errors"] = [f"extract:{getattr(extracted, 'kind', 'failed')}"]
                 else:
                     answer.update(extracted=True, code=code, checked=True)
-                    cache_key = (task.key, _fingerprint(code))
+                    cache_key = (task.key, code_fingerprint(code))
                     if cache_key not in checked:
                         say(f"checking {Path(path).name} {purpose} {answer['label'] or iteration} #{sample}")
                         checked[cache_key] = checker(code)
@@ -218,7 +211,7 @@ def bench_answers(journals: Sequence[Path], task_key: str | None = None, allow_u
                 elif purpose == "repair":
                     before = _repaired_answer(record, designs, repairs)
                     now = code or text
-                    answer["identical_to_repaired"] = before is not None and _fingerprint(before) == _fingerprint(now)
+                    answer["identical_to_repaired"] = before is not None and code_fingerprint(before) == code_fingerprint(now)
                     match = _REPAIR_LABEL.match(answer["label"])
                     if match:
                         repairs[(iteration, int(match.group(1)), int(match.group(2)))] = now
