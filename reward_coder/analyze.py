@@ -178,7 +178,11 @@ def _curve_findings(outcome: TrainOutcome) -> list[str]:
 def analyze_outcome(outcome: TrainOutcome, card: EnvCard, success: SuccessSpec, pruned_at: int | None = None) -> str:
     """A few lines of facts about one trained candidate, for the next designer prompt and the report."""
     if outcome.status == "reward_failed":
-        step = f" at step {outcome.failure_step}" if outcome.failure_step is not None else ""
+        # the trainer's failure names its call and env step ("reward failed at call N (= env step M): ...");
+        # a call scores every parallel env, so a call index alone is not a step count
+        if outcome.failure.startswith("reward failed"):
+            return f"training stopped: the {outcome.failure}"
+        step = f" at env step {outcome.failure_step}" if outcome.failure_step is not None else ""
         return f"training stopped{step}: the reward failed ({outcome.failure})"
     if outcome.status == "crashed":
         return f"training crashed: {outcome.failure}"

@@ -46,6 +46,8 @@ class TrainOutcome:
     """Final evaluation: EvalResult.summary() plus 'episodes' (list of EpisodeRecord dicts) and 'term_stats'."""
     failure: str = ""
     failure_step: int | None = None
+    """Env step (summed over parallel envs, as `timesteps`) before the training call whose reward failed;
+    the failure text names the call too ('reward failed at call N (= env step M): ...')."""
     checkpoint: str | None = None
     wall_s: float = 0.0
     steps_per_s: float = 0.0

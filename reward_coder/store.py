@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from reward_coder.errors import ConfigError
+from reward_coder.errors import ConfigError, WriteError, write_failure, write_fix
 from reward_coder.types import to_jsonable
 
 
@@ -103,7 +103,7 @@ class RunStore:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as err:
-            raise ConfigError(f"cannot lock '{self.root}': {err.strerror or err}; choose another folder with --out") from None
+            raise WriteError(f"cannot lock '{self.root}': {err.strerror or err}; {write_fix(err)}") from None
         deadline = time.monotonic() + 0.5  # `runs` probes with a shared lock for an instant
         while True:
             try:
@@ -122,8 +122,12 @@ class RunStore:
                 ) from None
         info = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
                 "since": time.strftime("%Y-%m-%d %H:%M:%S")}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        except OSError as err:
+            os.close(fd)
+            raise write_failure(path, err) from None
         self._lock_fd = _HELD[str(path)] = fd
 
     def release(self) -> None:
@@ -138,13 +142,14 @@ class RunStore:
     def create(cls, root: Path) -> RunStore:
         """Create (or reuse) the folder, failing with a one-line ConfigError when it is not writable."""
         root = Path(root)
+        probe = root / ".write-test"
         try:
             root.mkdir(parents=True, exist_ok=True)
-            probe = root / ".write-test"
             probe.write_text("ok")
             probe.unlink()
         except OSError as err:
-            raise ConfigError(
+            _remove(probe)
+            raise WriteError(
                 f"cannot write to output folder '{root}': {err.strerror or err}; "
                 "choose another folder with --out or fix its permissions"
             ) from None
@@ -161,21 +166,31 @@ class RunStore:
         return (self.root / relative).exists()
 
     def write_text(self, relative: str, text: str) -> Path:
-        """Write a whole file atomically (temp file, fsync, rename)."""
+        """Write a whole file atomically (temp file, fsync, rename); a failure is one WriteError line."""
+        return self.write_bytes(relative, text.encode("utf-8"))
+
+    def write_bytes(self, relative: str, data: bytes) -> Path:
+        """Write a whole file atomically (temp file, fsync, rename).
+
+        Any OSError (disk full, read-only file system, no permission), including creating the folders
+        on the way, is one WriteError naming the path and the reason; the temp file is removed, so a
+        failed write leaves the old file (or none) and nothing half-written.
+        """
         target = self.path(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp: str | None = None
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-            os.fchmod(fd, 0o644)  # mkstemp makes 0600; run files are meant to be read (reports, shared runs)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(fd, 0o644)  # mkstemp makes 0600; run files are meant to be read (reports, shared runs)
+                handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
         except OSError as err:
-            raise ConfigError(
-                f"could not write '{target}': {err.strerror or err}; free disk space or choose another folder"
-            ) from None
+            if tmp is not None:
+                _remove(Path(tmp))
+            raise write_failure(target, err) from None
         return target
 
     def write_json(self, relative: str, value: Any) -> Path:
@@ -184,32 +199,61 @@ class RunStore:
     def append_jsonl(self, relative: str, record: Any) -> None:
         """Append one JSON line and fsync: journals survive a crash up to their last whole line."""
         target = self.path(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(to_jsonable(record), ensure_ascii=False) + "\n"
+        line = (json.dumps(to_jsonable(record), ensure_ascii=False) + "\n").encode("utf-8")
+        start: int | None = None
         try:
-            with open(target, "a", encoding="utf-8") as handle:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "ab") as handle:
+                start = handle.tell()
                 handle.write(line)
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as err:
-            raise ConfigError(
-                f"could not append to '{target}': {err.strerror or err}; free disk space or choose another folder"
-            ) from None
+            if start is not None:  # cut a partly written line, so the journal still ends with a whole one
+                try:
+                    os.truncate(target, start)
+                except OSError:
+                    pass
+            raise write_failure(target, err, "append to") from None
 
     def read_text(self, relative: str) -> str:
-        return (self.root / relative).read_text(encoding="utf-8")
+        """A file of the run as text; unreadable, binary or non-UTF-8 content is one ConfigError line."""
+        from reward_coder.textfile import RUN_FILE_MAX_BYTES, read_text_file
+
+        return read_text_file(self.root / relative, "run file", limit_bytes=RUN_FILE_MAX_BYTES)
 
     def read_json(self, relative: str) -> Any:
-        return json.loads(self.read_text(relative))
+        """A JSON file of the run (config.json, state.json, ...); a broken one is one ConfigError line."""
+        from reward_coder.textfile import read_json_file
+
+        return read_json_file(self.root / relative, "run file")
 
     def read_jsonl(self, relative: str) -> list[Any]:
-        """Read a journal, ignoring a torn last line left by a crash."""
+        """Read a journal, ignoring a torn last line left by a crash.
+
+        Lines are decoded one by one: a crash can cut a line inside a multi-byte UTF-8 character, and that
+        torn line must not make the whole journal unreadable.
+        """
         if not self.exists(relative):
             return []
+        from reward_coder.textfile import REPLAY_MAX_BYTES, read_text_file
+
+        text = read_text_file(self.root / relative, "journal", limit_bytes=REPLAY_MAX_BYTES,
+                              error=ConfigError, torn_tail_ok=True)
         records = []
-        for line in self.read_text(relative).splitlines():
+        for line in text.split("\n"):
+            if not line.strip():
+                continue
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError:
                 break
         return records
+
+
+def _remove(path: Path) -> None:
+    """Delete a temp file left by a failed write, if there is one (the failure is reported, not this)."""
+    try:
+        path.unlink()
+    except OSError:
+        pass

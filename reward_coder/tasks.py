@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reward_coder.errors import CardError, ConfigError
+from reward_coder.textfile import check_text_length
 from reward_coder.types import EnvCard, SuccessSpec
 
 
@@ -37,10 +38,11 @@ def load_task_file(path: Path) -> Task:
     """
     from reward_coder.envs import get_card
     from reward_coder.success import validate_success
+    from reward_coder.textfile import TASK_FILE_MAX_BYTES
     from reward_coder.yamlfile import read_yaml
 
     where = str(path)
-    data = read_yaml(path, "task file", CardError)
+    data = read_yaml(path, "task file", CardError, limit_bytes=TASK_FILE_MAX_BYTES)
     if not isinstance(data, dict):
         raise CardError(f"task file {where} must be a mapping with keys env, instruction, success")
     for key in ("env", "instruction", "success"):
@@ -48,6 +50,7 @@ def load_task_file(path: Path) -> Task:
             raise CardError(f"task file {where}: missing key '{key}' (a task needs env, instruction and success)")
     if not isinstance(data["instruction"], str) or not data["instruction"].strip():
         raise CardError(f"task file {where}: 'instruction' must be a non-empty string")
+    check_text_length(data["instruction"], f"task file {where}: 'instruction'", error=CardError)
     card = get_card(str(data["env"]))
     raw = data["success"]
     if not isinstance(raw, dict) or "kind" not in raw:
@@ -73,6 +76,8 @@ def resolve_task(task: str | None, instruction: str | None, env: str | None) -> 
     """
     from reward_coder.envs import get_card, resolve_task as resolve_named
 
+    if instruction:
+        check_text_length(instruction, "the task instruction")
     if task and (task.endswith((".yaml", ".yml")) or Path(task).is_file()):
         loaded = load_task_file(Path(task))
         text = (instruction or "").strip()

@@ -6,19 +6,19 @@ from pathlib import Path
 from typing import Any
 
 from reward_coder.errors import RewardCoderError
+from reward_coder.textfile import read_text_file
 
 
-def read_yaml(path: Path, what: str, error: type[RewardCoderError]) -> Any:
-    """Parsed content of `path`; an unreadable file or a syntax error raises `error` with one clear line.
+def read_yaml(path: Path, what: str, error: type[RewardCoderError], *, limit_bytes: int) -> Any:
+    """Parsed content of `path`; an unreadable, oversized, binary or non-UTF-8 file, or a syntax error,
+    raises `error` with one clear line.
 
-    `what` names the kind of file in the message ('env card', 'task file', 'suite').
+    `what` names the kind of file in the message ('env card', 'task file', 'suite'); `limit_bytes` is the
+    largest file accepted (reward_coder.textfile's CARD_MAX_BYTES, TASK_FILE_MAX_BYTES, SUITE_MAX_BYTES).
     """
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise error(f"{what} {path}: cannot be read ({err.strerror or err}); check the path") from None
+    text = read_text_file(path, what, limit_bytes=limit_bytes, error=error)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:
@@ -26,3 +26,5 @@ def read_yaml(path: Path, what: str, error: type[RewardCoderError]) -> Any:
         where = f" line {mark.line + 1} column {mark.column + 1}:" if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise error(f"{what} {path}:{where} is not valid YAML ({problem}); fix the syntax there") from None
+    except RecursionError:  # deeply nested flow collections ([[[[...]]]]) exhaust the parser's stack
+        raise error(f"{what} {path}: is nested too deeply to be read; is it the right file?") from None

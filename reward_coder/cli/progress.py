@@ -60,6 +60,7 @@ class _Usage:
 
     def __init__(self) -> None:
         self.requests = 0
+        self.retries = 0
         self.event_cost = 0.0
         self.journal_calls = 0
         self.tokens = 0
@@ -75,7 +76,7 @@ class _Usage:
 
     def poll(self, journal: Path) -> None:
         try:
-            with open(journal, encoding="utf-8") as handle:
+            with open(journal, encoding="utf-8", errors="replace") as handle:
                 handle.seek(self._offset)
                 chunk = handle.read()
                 self._offset = handle.tell()
@@ -180,6 +181,10 @@ class ProgressPrinter:
             self._usage.requests += 1
             which = f" for candidate {self._candidate_id(d['index'])}" if "index" in d else ""
             self._set_activity(f"asking {self.model or 'the LLM'}: {d['purpose']}{which} (n={d.get('n', 1)})")
+        elif kind == "llm_retry":
+            self._usage.retries += 1
+            self._set_activity(f"asking {self.model or 'the LLM'}: {d['purpose']} ({d['call']}), attempt "
+                               f"{d['attempt']} of {d['of']} after: {d['reason'][:60]}")
         elif kind == "llm_response":
             self._usage.event_cost += float(d.get("cost_usd") or 0.0)
             self._set_activity(None)
@@ -263,6 +268,7 @@ class ProgressPrinter:
             header = Text.from_markup(
                 f"[bold]iteration {self._iteration}[/]  [dim]{self._elapsed()}[/]  "
                 f"LLM: {calls} call(s){tokens}, cost so far ${usage.cost:.4f}"
+                + (f", {usage.retries} retries" if usage.retries else "")
             )
             parts: list[Any] = [header]
             if self._activity:
@@ -330,6 +336,10 @@ class ProgressPrinter:
         if kind == "llm_request":
             which = f" for candidate {d['index']}" if "index" in d else ""
             return f"  asking {self.model} ({d['purpose']}{which}, n={d.get('n', 1)})"
+        if kind == "llm_retry":
+            label = f" {d['label']}" if d.get("label") else ""
+            return (f"  [yellow]retrying[/] {d['purpose']}{label} ({d['call']}): attempt {d['attempt']} of {d['of']} "
+                    f"in {float(d['wait_s']):.1f} s, after {d['reason']}")
         if kind == "candidate_checked":
             colour = "green" if d["status"] == "ok" else "red"
             same = " [yellow](unchanged: the repair repeated the code it had to fix)[/]" if d.get("unchanged") else ""
@@ -392,5 +402,5 @@ class _Renderable:
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):  # ValueError: bad JSON or bytes that are not UTF-8
         return None

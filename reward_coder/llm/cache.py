@@ -40,7 +40,7 @@ class CompletionCache:
         except (OSError, ValueError, TypeError, KeyError):
             # An unreadable entry is a miss: the answer is fetched again and the entry rewritten.
             return None
-        return replace(completion, cached=True, cost_usd=0.0, latency_s=0.0)
+        return replace(completion, cached=True, cost_usd=0.0, latency_s=0.0, retries=())
 
     def put(self, key: str, completion: Completion) -> None:
         """Store an answer atomically (write to a temp file, then rename)."""

@@ -5,6 +5,11 @@ litellm is imported on first use (its import takes seconds), and its own retry l
 Every request carries a `max_tokens` (the limit of its purpose); for a local server the n samples go out
 as n concurrent single-sample calls, each with its own timeout and retries, and the samples that arrived
 are kept (in memory for the completer's lifetime, and in the disk cache) when another one fails.
+
+What a flaky endpoint does is retried like a 5xx: an answer with no choices, a truncated body or
+malformed JSON (litellm raises those as InternalServerError), rate limits, timeouts and lost
+connections. Each retry is announced through `on_retry` (the progress view) and recorded with the
+exchange (`Completion.retries`, or `.retries` on the error), so the journal shows what it took.
 """
 
 from __future__ import annotations
@@ -16,11 +21,15 @@ import random
 import re
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Mapping
+
+RetryNote = dict[str, Any]
+"""One retry: purpose, label, call (which of the request's calls), attempt (the one about to start),
+of (attempts allowed), reason (what failed), wait_s (the backoff before it)."""
 
 from reward_coder.errors import LLMConfigError, LLMError, LLMUnavailableError
 from reward_coder.llm.cache import CompletionCache, cache_key
@@ -36,6 +45,12 @@ from reward_coder.types import Completion, CompletionRequest
 
 MAX_DELAY_S = 60.0
 """Upper bound of one backoff wait, whatever the attempt number or a server's Retry-After says."""
+
+DEFAULT_RETRIES = 8
+"""Retries after the first attempt of one call. With a 1 s backoff doubling up to MAX_DELAY_S, the waits
+add up to ~3 min before a call gives up (every retry is shown). An endpoint failing 30% of its requests
+then loses a call once in ~50,000 (0.3 ** 9); with 4 retries it was once in ~400, one demo-sized run in 25."""
+DEFAULT_BACKOFF_S = 1.0
 
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "0.0.0.0", "[::1]")
 
@@ -96,8 +111,8 @@ class LiteLLMCompleter:
         api_base: str | None = None,
         api_key: str | None = None,
         timeout_s: float = 120.0,
-        max_retries: int = 4,
-        backoff_s: float = 2.0,
+        max_retries: int = DEFAULT_RETRIES,
+        backoff_s: float = DEFAULT_BACKOFF_S,
         cache_dir: Path | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_parallel: int = 4,
@@ -105,12 +120,16 @@ class LiteLLMCompleter:
         max_tokens: Mapping[str, int] | None = None,
         split_samples: bool | None = None,
         count_tokens: TokenCounter | None = None,
+        on_retry: Callable[[RetryNote], None] | None = None,
+        price_per_1k_tokens: tuple[float, float] | None = None,
+        allow_unpriced: bool = False,
     ) -> None:
         """Check the model string and key now, so a misconfiguration fails before the run starts.
 
         timeout_s: per call; 120 s fits a long reward function from a slow model.
-        max_retries: retries after the first attempt, only for rate limits, 5xx, timeouts and lost
-            connections; 4 with backoff 2 s waits at most ~30 s in total before giving up.
+        max_retries: retries after the first attempt, only for transient failures (rate limits, 5xx,
+            timeouts, lost connections, answers with no choices, truncated or malformed bodies); see
+            DEFAULT_RETRIES for the default and the waits it adds up to.
         max_parallel: concurrent single-sample calls (split samples, and providers that ignore `n`);
             4 matches llama.cpp's default of 4 server slots.
         litellm_kwargs: extra arguments for every `litellm.completion` call (e.g. `mock_response`, `extra_headers`).
@@ -119,6 +138,12 @@ class LiteLLMCompleter:
         split_samples: ask for n samples as n single-sample calls; None: yes for a local server (loopback
             api_base or ollama/), where n answers of one call share one machine and one timeout.
         count_tokens: tokenizer for answers whose usage is missing or under-reported; None: litellm's.
+        on_retry: called with a RetryNote before each backoff wait (from the calling thread; with split
+            samples from several at once), so a progress view can say what is being waited for.
+        price_per_1k_tokens: (prompt, completion) USD per 1,000 tokens, used instead of litellm's prices.
+        allow_unpriced: accept a model litellm has no price for, its cost then unknown (journaled as such);
+            without it such a model is refused here, since a cost of 0 would never trip --max-cost. A
+            local server (loopback api_base, ollama/) costs nothing and needs neither.
         """
         if max_retries < 0:
             raise LLMConfigError(f"max_retries must be >= 0, got {max_retries}; pass 0 to disable retries")
@@ -141,12 +166,44 @@ class LiteLLMCompleter:
         self._supports_n: bool | None = None
         self._reasons: bool | None = None
         self._count_tokens = count_tokens
+        self.on_retry = on_retry
+        self.price_per_1k_tokens = _checked_price(price_per_1k_tokens)
+        self.allow_unpriced = bool(allow_unpriced)
+        self._pricing: str | None = None
         self._kept: dict[str, list[_Answer]] = {}
         """Single-sample answers of requests that failed part-way, by cache key: asked again, they are reused."""
         self._kept_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"LiteLLMCompleter(model={self.name!r}, endpoint={self.route.endpoint!r})"
+
+    @property
+    def pricing(self) -> str:
+        """How answers are priced: 'given' (price_per_1k_tokens), 'litellm' (its price list), 'local' (a
+        loopback or ollama server with no listed price: free) or 'unknown' (allow_unpriced).
+
+        Decided on first use (it imports litellm, which takes seconds); the CLI asks before a run starts,
+        so an unpriced model is refused before anything is spent. Raises LLMConfigError for a model with no
+        price unless allow_unpriced.
+        """
+        if self._pricing is None:
+            self._pricing = self._decide_pricing()
+        return self._pricing
+
+    def _decide_pricing(self) -> str:
+        if self.price_per_1k_tokens is not None:
+            return "given"
+        if _has_price(self.route.litellm_model):
+            return "litellm"
+        if is_local_endpoint(self.name, self.route.api_base):
+            return "local"
+        if self.allow_unpriced or "mock_response" in self.litellm_kwargs:  # litellm's canned answers: unbilled
+            return "unknown"
+        raise LLMConfigError(
+            f"litellm has no price for model '{self.name}', so its cost would count as $0 and --max-cost could "
+            "never stop it; pass --price-per-1k-tokens IN,OUT (USD per 1,000 prompt and completion tokens) or "
+            "--allow-unpriced to run with the cost unknown"
+        )
 
     def bounded(self, request: CompletionRequest) -> CompletionRequest:
         """The request as it is sent: with its own max_tokens, else the limit of its purpose.
@@ -156,6 +213,15 @@ class LiteLLMCompleter:
         if request.max_tokens is not None:
             return request
         return replace(request, max_tokens=max_tokens_for(self.max_tokens, request.purpose))
+
+    def arrived_samples(self, request: CompletionRequest) -> tuple[str, ...]:
+        """Samples of `request` that arrived but do not make a whole answer yet (kept for asking again).
+
+        The journal records them with a request cut short by Ctrl-C.
+        """
+        key = cache_key(self.name, self.bounded(request), self.route.api_base)
+        with self._kept_lock:
+            return tuple(sample for answer in self._kept.get(key, ()) for sample in answer.samples)
 
     def complete(self, request: CompletionRequest) -> Completion:
         """Answer with `request.n` samples; from the disk cache when it holds this exact request."""
@@ -168,7 +234,12 @@ class LiteLLMCompleter:
             if hit is not None and len(hit.samples) == request.n:
                 return hit
         started = time.monotonic()
-        answer = self._collect(request, key)
+        log = _RetryLog(request, self.on_retry)
+        try:
+            answer = self._collect(request, key, log)
+        except LLMError as exc:
+            exc.retries = log.notes()  # type: ignore[attr-defined] - read by the journal
+            raise
         completion = Completion(
             samples=answer.samples,
             model=self.name,
@@ -177,6 +248,8 @@ class LiteLLMCompleter:
             cost_usd=answer.cost_usd,
             latency_s=time.monotonic() - started,
             tokens_estimated=answer.tokens_estimated,
+            retries=log.notes(),
+            cost_unknown=self.pricing == "unknown",
         )
         if self._cache is not None:
             self._cache.put(key, completion)
@@ -188,7 +261,7 @@ class LiteLLMCompleter:
 
     # -- collecting n samples ------------------------------------------------------------------------
 
-    def _collect(self, request: CompletionRequest, key: str) -> _Answer:
+    def _collect(self, request: CompletionRequest, key: str, log: _RetryLog) -> _Answer:
         """Gather n samples: one call asking for n, or n single-sample calls; then top up what is missing.
 
         Some providers ignore `n` (Anthropic, Ollama, many OpenAI-compatible servers), so a short answer
@@ -207,7 +280,15 @@ class LiteLLMCompleter:
             one_call = round_index == 0 and needed > 1 and not self.split_samples and self._provider_supports_n()
             batch = [needed] if one_call else [1] * needed
             calls += len(batch)
-            for result in self._call_many(request, batch):
+            try:
+                results = self._call_many(request, batch, log, have)
+            except KeyboardInterrupt as stop:
+                # Ctrl-C: the calls that were running have finished; keep what they brought for next time
+                for result in getattr(stop, "arrived_answers", ()):
+                    self._keep(key, len(answers), result)
+                    answers.append(result)
+                raise
+            for result in results:
                 if isinstance(result, LLMError):
                     failures.append(result)
                     continue
@@ -218,10 +299,10 @@ class LiteLLMCompleter:
         samples = tuple(sample for answer in answers for sample in answer.samples)
         if failures:
             raise self._failed_part_way(failures, answers, request.n)
-        if len(samples) < request.n:
-            raise LLMError(
-                f"model '{self.name}' returned {len(samples)} of {request.n} samples in {calls} calls; "
-                "ask for fewer samples or try another model"
+        if len(samples) < request.n:  # every call answered, but the top-up round was not enough
+            raise LLMUnavailableError(
+                f"model '{self.name}' at {self.route.endpoint} returned {len(samples)} of {request.n} samples in "
+                f"{calls} calls; asking again asks only for the missing ones (the others are kept)"
             )
         return _Answer(
             samples=samples[: request.n],
@@ -294,49 +375,73 @@ class LiteLLMCompleter:
             self._supports_n = "n" in params
         return self._supports_n
 
-    def _call_many(self, request: CompletionRequest, batch: list[int]) -> list[_Answer | LLMError]:
+    def _call_many(self, request: CompletionRequest, batch: list[int], log: _RetryLog,
+                   have: int = 0) -> list[_Answer | LLMError]:
         """Run calls asking for batch[i] samples each; concurrently when there are several.
 
         A call that fails for good is returned as its error, so the other calls' answers are not lost.
+        `have`: samples already in hand, so the calls are named by the samples they ask for.
         """
+        labels, first = [], have
+        for n in batch:
+            labels.append(f"sample {first + 1} of {request.n}" if n == 1 else f"{n} samples")
+            first += n
         if len(batch) == 1:
-            return [self._call_or_error(request, batch[0])]
+            return [self._call_or_error(request, batch[0], log, labels[0])]
         with ThreadPoolExecutor(max_workers=min(len(batch), self.max_parallel)) as pool:
             futures: list[Future[_Answer | LLMError]] = [
-                pool.submit(self._call_or_error, request, n) for n in batch
+                pool.submit(self._call_or_error, request, n, log, label) for n, label in zip(batch, labels)
             ]
             try:
                 return [future.result() for future in futures]
-            except BaseException:
+            except BaseException as stop:
                 for future in futures:
                     future.cancel()
+                wait(futures)  # the running calls finish (the pool waits for them anyway): their answers are paid
+                stop.arrived_answers = [  # type: ignore[attr-defined] - read by _collect on Ctrl-C
+                    f.result() for f in futures
+                    if not f.cancelled() and f.exception() is None and isinstance(f.result(), _Answer)
+                    and f.result().samples
+                ]
                 raise
 
-    def _call_or_error(self, request: CompletionRequest, n: int) -> _Answer | LLMError:
+    def _call_or_error(self, request: CompletionRequest, n: int, log: _RetryLog, label: str) -> _Answer | LLMError:
         try:
-            return self._call_with_retries(request, n)
+            return self._call_with_retries(request, n, log, label)
         except LLMError as exc:
             return exc
 
     # -- one call with bounded retries --------------------------------------------------------------
 
-    def _call_with_retries(self, request: CompletionRequest, n: int) -> _Answer:
-        """One logical call: up to max_retries + 1 attempts, retrying only transient failures."""
+    def _call_with_retries(self, request: CompletionRequest, n: int, log: _RetryLog, label: str) -> _Answer:
+        """One logical call: up to max_retries + 1 attempts, retrying only transient failures.
+
+        An answer without a single choice is a transient failure too (an overloaded proxy, a dropped
+        generation); an answer with fewer choices than asked is returned, and the caller tops it up.
+        """
         import openai
 
         attempts = self.max_retries + 1
         last: openai.OpenAIError | None = None
         for attempt in range(attempts):
             try:
-                return self._call_once(request, n)
+                answer = self._call_once(request, n)
             except openai.OpenAIError as exc:  # every litellm provider error derives from it
                 if not self._is_transient(exc):
                     raise self._permanent_error(exc) from exc
-                last = exc
-                if attempt + 1 < attempts:
-                    self._sleep(self._delay(attempt, exc))
-        assert last is not None
-        raise self._unavailable_error(last, attempts) from last
+                last, reason = exc, self._reason(exc)
+            else:
+                if answer.samples:
+                    return answer
+                last, reason = None, "an answer with no choices"
+            if attempt + 1 < attempts:
+                wait = self._delay(attempt, last)
+                log.add(call=label, attempt=attempt + 2, of=attempts, reason=reason, wait_s=round(wait, 3))
+                self._sleep(wait)
+        error = self._unavailable_error(last, attempts)
+        if last is None:
+            raise error
+        raise error from last
 
     def _call_once(self, request: CompletionRequest, n: int) -> _Answer:
         litellm = import_litellm()
@@ -372,7 +477,12 @@ class LiteLLMCompleter:
             count=self._counter(),
             messages=request.messages,
         )
-        if tokens.estimated:
+        if self.pricing == "given":
+            price_in, price_out = self.price_per_1k_tokens  # type: ignore[misc]
+            cost = (tokens.prompt_tokens * price_in + tokens.completion_tokens * price_out) / 1000.0
+        elif self.pricing in ("local", "unknown"):
+            cost = 0.0
+        elif tokens.estimated:
             cost = _estimated_cost(litellm, self.route.litellm_model, tokens.prompt_tokens, tokens.completion_tokens)
         else:
             cost = _response_cost(litellm, response)
@@ -422,7 +532,18 @@ class LiteLLMCompleter:
         status = getattr(exc, "status_code", None)
         return isinstance(status, int) and (status in (408, 429) or status >= 500)
 
-    def _delay(self, attempt: int, exc: BaseException) -> float:
+    def _reason(self, exc: BaseException) -> str:
+        """A few words on why an attempt failed, for the retry line: the error class and status."""
+        import openai
+
+        if isinstance(exc, openai.APITimeoutError) or type(exc).__name__ == "Timeout":
+            return f"no answer within {self.timeout_s:g} s"
+        status = getattr(exc, "status_code", None)
+        detail = _one_line(str(exc), 90)
+        name = type(exc).__name__
+        return f"{name} {status}: {detail}" if isinstance(status, int) else f"{name}: {detail}"
+
+    def _delay(self, attempt: int, exc: BaseException | None) -> float:
         """Exponential backoff with up to 10% jitter; a server's Retry-After is honoured, both capped."""
         delay = self.backoff_s * (2**attempt)
         retry_after = _retry_after_s(exc)
@@ -456,10 +577,17 @@ class LiteLLMCompleter:
             "check the model name and its options"
         )
 
-    def _unavailable_error(self, exc: BaseException, attempts: int) -> LLMUnavailableError:
+    def _unavailable_error(self, exc: BaseException | None, attempts: int) -> LLMUnavailableError:
+        """The error of a call whose every attempt failed; `exc` None: each answer had no choices."""
         import openai
 
         route = self.route
+        if exc is None:
+            return LLMUnavailableError(
+                f"{route.endpoint} answered with no choices {attempts} times for model '{self.name}'; "
+                "the server may be overloaded or filtering answers: resume later (answers that arrived are "
+                "kept) or raise --retries"
+            )
         status = getattr(exc, "status_code", None)
         detail = _one_line(str(exc))
         local = route.api_base is not None or route.provider == "ollama" or route.endpoint.startswith(
@@ -477,6 +605,28 @@ class LiteLLMCompleter:
             f"{route.endpoint} {what} for model '{self.name}' after {attempts} attempts "
             f"(last error: {detail}); {fix}"
         )
+
+
+def _has_price(model: str) -> bool:
+    """Whether litellm's (offline) price list prices this model."""
+    litellm = import_litellm()
+    try:
+        prompt_cost, completion_cost = litellm.cost_per_token(model=model, prompt_tokens=1000, completion_tokens=1000)
+        return math.isfinite(float(prompt_cost) + float(completion_cost))
+    except Exception:  # noqa: BLE001 - litellm raises NotFoundError / ModelNotMappedError / ValueError
+        return False
+
+
+def _checked_price(price: tuple[float, float] | None) -> tuple[float, float] | None:
+    if price is None:
+        return None
+    try:
+        price_in, price_out = (float(value) for value in price)
+    except (TypeError, ValueError):
+        raise LLMConfigError(f"a price is two numbers, USD per 1,000 prompt and completion tokens, not {price!r}") from None
+    if not (math.isfinite(price_in) and math.isfinite(price_out)) or price_in < 0 or price_out < 0:
+        raise LLMConfigError(f"prices must be finite and >= 0, got {price_in}, {price_out}")
+    return price_in, price_out
 
 
 def _response_cost(litellm: ModuleType, response: Any) -> float:
@@ -502,6 +652,27 @@ def _estimated_cost(litellm: ModuleType, model: str, prompt_tokens: int, complet
     except Exception:  # noqa: BLE001 - pricing is best effort, as in _response_cost
         return 0.0
     return value if math.isfinite(value) and value >= 0 else 0.0
+
+
+class _RetryLog:
+    """The retries of one request, from all its calls (threads), passed on to `on_retry` as they happen."""
+
+    def __init__(self, request: CompletionRequest, on_retry: Callable[[RetryNote], None] | None) -> None:
+        self._context = {"purpose": request.purpose, "label": request.label, "iteration": request.iteration}
+        self._on_retry = on_retry
+        self._notes: list[RetryNote] = []
+        self._lock = threading.Lock()
+
+    def add(self, **note: Any) -> None:
+        record = {**self._context, **note}
+        with self._lock:
+            self._notes.append(record)
+        if self._on_retry is not None:
+            self._on_retry(dict(record))
+
+    def notes(self) -> tuple[RetryNote, ...]:
+        with self._lock:
+            return tuple(self._notes)
 
 
 def _partial_key(key: str, ordinal: int) -> str:

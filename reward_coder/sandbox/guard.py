@@ -1,9 +1,16 @@
 """Training-time guard: stop one candidate cleanly when its reward goes bad mid-training.
 
 The VecEnv wrapper calls a GuardedReward at every step. On an exception, a hang, a dead worker, a
-non-finite value or a wrong shape it raises RewardFailure with the call index and the message; the
-trainer catches it, ends that candidate's training, records the failure and carries on with the
-other candidates. Once failed, every later call raises the same failure at once.
+non-finite value or a wrong shape it raises RewardFailure with the call index, the env step and the
+message ("reward failed at call N (= env step M): ..."); the trainer catches it, ends that candidate's
+training, records the failure and carries on with the other candidates. Once failed, every later call
+raises the same failure at once.
+
+One call scores a whole batch (every parallel env at once), so a call index is not an env step: call
+N of a 4-env trainer is env step 4N. M counts env steps as SB3's num_timesteps does (summed over the
+parallel envs), taken before the failing call: its transitions are steps M+1 .. M+n. The caller passes
+`env_step` when it knows it (the training wrapper, which also knows where a continued run started);
+otherwise M is the number of transitions this guard scored before the call (N x batch size).
 """
 
 from __future__ import annotations
@@ -19,22 +26,39 @@ Fields = Mapping[str, np.ndarray]
 
 
 class RewardFailure(Exception):
-    """A candidate's reward failed during training (or evaluation) at call `step`."""
+    """A candidate's reward failed during training (or evaluation) at call `step` (0-based), env step `env_step`."""
 
-    def __init__(self, step: int, message: str, kind: str) -> None:
-        super().__init__(f"reward failed at call {step}: {message}")
+    def __init__(self, step: int, message: str, kind: str, env_step: int | None = None) -> None:
+        where = f"call {step} (= env step {env_step})" if env_step is not None else f"call {step}"
+        super().__init__(f"reward failed at {where}: {message}")
         self.step = step
+        """The call index (0-based): one call scores every parallel env."""
+        self.env_step = env_step
+        """Env steps taken before the failing call, summed over parallel envs (SB3's num_timesteps)."""
         self.message = message
         self.kind = kind
         """'exception', 'timeout', 'crashed', 'memory', 'non-finite', 'bad-output', ..."""
 
+    @property
+    def call(self) -> int:
+        return self.step
+
 
 def accepts_reset(reward_fn: Any) -> bool:
     """True when a reward callable takes `reset=` (the rows whose per-episode memory to empty)."""
+    return _accepts(reward_fn, "reset")
+
+
+def accepts_env_step(reward_fn: Any) -> bool:
+    """True when a reward callable takes `env_step=` (a GuardedReward: it names the step in its failures)."""
+    return _accepts(reward_fn, "env_step")
+
+
+def _accepts(reward_fn: Any, name: str) -> bool:
     import inspect
 
     try:
-        return "reset" in inspect.signature(reward_fn).parameters
+        return name in inspect.signature(reward_fn).parameters
     except (TypeError, ValueError):
         return False
 
@@ -43,14 +67,19 @@ class GuardedReward:
     """Wrap a SandboxedReward (or any in-process `f(state, action, next_state) -> (reward, terms)`).
 
     Calling it returns `(reward, terms)`: reward float64 of shape (n,), terms a dict of float64 (n,)
-    arrays. The step reported on failure is the call index (0-based) unless the caller passes `step`.
+    arrays. A failure names the call index (0-based) unless the caller passes `step`, and the env step:
+    `env_step` when the caller passes it, else the transitions scored before this call (see the module
+    docstring).
     """
 
     def __init__(self, reward_fn: SandboxedReward | Callable[..., Any]) -> None:
         self.reward_fn = reward_fn
         self._inner_resets = not isinstance(reward_fn, SandboxedReward) and accepts_reset(reward_fn)
         self.calls = 0
+        self.rows = 0
+        """Transitions scored so far (the batch sizes of all calls added up)."""
         self.failure: RewardFailure | None = None
+        self._env_step: int | None = None
 
     def __call__(
         self,
@@ -60,12 +89,15 @@ class GuardedReward:
         *,
         reset: Sequence[int] | np.ndarray | str | None = None,
         step: int | None = None,
+        env_step: int | None = None,
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         if self.failure is not None:
             raise self.failure
         index = self.calls if step is None else step
-        self.calls += 1
         n = int(np.shape(action)[0])
+        self._env_step = self.rows if env_step is None else int(env_step)
+        self.calls += 1
+        self.rows += n
         if isinstance(self.reward_fn, SandboxedReward):
             raw = self.reward_fn.call(state, action, next_state, reset=reset, check_mutation=False)
             reward, terms = self._from_raw(raw, index)
@@ -89,7 +121,7 @@ class GuardedReward:
             self.reward_fn.close()
 
     def _fail(self, step: int, message: str, kind: str) -> None:
-        self.failure = RewardFailure(step, message, kind)
+        self.failure = RewardFailure(step, message, kind, env_step=self._env_step)
         raise self.failure
 
     def _from_raw(self, raw: RawOutput, step: int) -> tuple[np.ndarray, Mapping[str, np.ndarray]]:
@@ -97,7 +129,10 @@ class GuardedReward:
         if error is not None:
             if error.kind == "exception":
                 where = f" (line {error.line})" if error.line else ""
-                self._fail(step, f"compute_reward raised {error.exc_type}: {error.message}{where}", "exception")
+                from reward_coder.sandbox.verdict import program_output  # the candidate's words, quoted as data
+
+                self._fail(step, f"compute_reward raised {error.exc_type} with the message (program output) "
+                                 f"{program_output(error.message)}{where}", "exception")
             self._fail(step, error.message, error.kind)
         problem = raw.returned_problem or raw.reward_problem or raw.terms_problem
         if problem is None and raw.term_problems:

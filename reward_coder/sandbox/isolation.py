@@ -25,7 +25,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,7 +152,9 @@ def worker_python_args(level: IsolationLevel, extra: list[str]) -> list[str]:
 
 def _probe_bwrap(bwrap: str) -> str | None:
     """Run `import numpy` in the exact sandbox workers get. None if it works, else why not."""
-    scratch = Path(tempfile.mkdtemp(prefix="reward-coder-probe-"))
+    from reward_coder.sandbox.scratch import PROBE_PREFIX, make_scratch
+
+    scratch = make_scratch(PROBE_PREFIX)
     try:
         command = bwrap_command(bwrap, str(scratch), ["-I", "-B", "-c", "import numpy"])
         done = subprocess.run(

@@ -21,7 +21,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 import weakref
@@ -40,6 +39,8 @@ from reward_coder.sandbox.isolation import (
     worker_environment,
     worker_python_args,
 )
+from reward_coder.sandbox.scratch import WORKER_PREFIX, make_scratch
+from reward_coder.sandbox.scratch import process_start as _start_time
 
 
 @dataclass(frozen=True)
@@ -146,19 +147,6 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _start_time(pid: int) -> str | None:
-    """Field 22 of /proc/<pid>/stat (start time), or None if the process is gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    fields = stat[stat.rfind(")") + 2 :].split()
-    if not fields or fields[0] in ("Z", "X"):
-        return None
-    return fields[19] if len(fields) > 19 else None
-
-
 class _Resources:
     """What must be released when a worker goes: its process group, pipes and scratch folder."""
 
@@ -233,6 +221,10 @@ class _Resources:
         self.fds = []
         if self.process is not None and self.process.stderr is not None:
             self.process.stderr.close()
+        self.drop_scratch()
+
+    def drop_scratch(self) -> None:
+        """Remove the scratch folder (once the worker is dead: it is bound into the worker's sandbox)."""
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
@@ -286,6 +278,11 @@ class SandboxedReward:
             self._start(code, scratch_dir, python_guards=not skip_static)
         except OSError as err:
             self._fail(CallError("start", f"the worker could not be started: {err}"))
+        except BaseException:
+            # Ctrl-C (or a bug) during start-up: the caller never gets this object to close, so leave
+            # no process, pipe or scratch folder behind before passing the exception on
+            self._finalizer()
+            raise
         if self.start_error is None:
             self.startup_s = time.perf_counter() - started
 
@@ -296,7 +293,7 @@ class SandboxedReward:
         root = Path(scratch_dir) if scratch_dir is not None else None
         if root is not None:
             root.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f"rc-worker-{self.worker_id}-", dir=root))
+        scratch = make_scratch(WORKER_PREFIX, root)
         resources.scratch = scratch
         req_read, req_write = os.pipe()
         resp_read, resp_write = os.pipe()
@@ -423,6 +420,7 @@ class SandboxedReward:
             self.start_error = error
         self._dead = error
         self._resources.kill()
+        self._resources.drop_scratch()  # dead for good: every later call fails fast, nothing runs in it
 
     def close(self) -> None:
         """Kill the worker's process group, reap it, close the pipes and remove the scratch folder."""
@@ -467,11 +465,13 @@ class SandboxedReward:
         started = time.perf_counter()
         if np.ndim(action) == 0:
             raise ValueError("action needs a leading batch dimension")
+        # action indices of a discrete card travel as float64 (exact) and reach the candidate as int64
+        integer_action = bool(np.issubdtype(np.asarray(action).dtype, np.integer))
         action_array = np.ascontiguousarray(action, dtype=np.float64)
         n = int(action_array.shape[0])
         if self._dead is not None:
             return RawOutput(n=n, error=self._dead_error())
-        buffers, total = self._encode_call(state, action_array, next_state, n, reset, check_mutation)
+        buffers, total = self._encode_call(state, action_array, next_state, n, reset, check_mutation, integer_action)
         deadline = time.monotonic() + self.limits.call_timeout_s
         self.calls += 1
         try:
@@ -500,7 +500,8 @@ class SandboxedReward:
         roundtrip = time.perf_counter() - started
         return _with_roundtrip(output, roundtrip)
 
-    def _encode_call(self, state, action, next_state, n, reset, check_mutation) -> tuple[list, int]:
+    def _encode_call(self, state, action, next_state, n, reset, check_mutation,
+                     integer_action: bool = False) -> tuple[list, int]:
         """The frames of one call as buffers (bytes and arrays) for one writev, and their total size."""
         names = tuple(state)
         state_arrays = [np.ascontiguousarray(state[k], dtype=np.float64) for k in names]
@@ -508,18 +509,21 @@ class SandboxedReward:
             next_arrays = [np.ascontiguousarray(next_state[k], dtype=np.float64) for k in names]
         except KeyError as err:
             raise ValueError(f"next_state lacks field {err}") from None
-        shapes = (names, tuple([a.shape for a in state_arrays]), tuple([b.shape for b in next_arrays]), action.shape)
+        shapes = (names, tuple([a.shape for a in state_arrays]), tuple([b.shape for b in next_arrays]), action.shape,
+                  integer_action)
         buffers: list = []
         if shapes != self._shapes:
             self._check_shapes(names, state_arrays, next_arrays, next_state, n)
             self._shapes = shapes
-            key = (names, tuple(a.shape[1:] for a in state_arrays), action.shape[1:])
+            key = (names, tuple(a.shape[1:] for a in state_arrays), action.shape[1:], integer_action)
             if key != self._layout_key:
                 self._layout_id += 1
                 self._layout_key = key
                 self._header_cache.clear()
                 layout = {"op": "layout", "id": self._layout_id, "names": list(names),
                           "shapes": [list(s) for s in key[1]], "action": list(key[2])}
+                if integer_action:
+                    layout["integer_action"] = True
                 buffers.append(_protocol.encode(layout))
         if reset is None:
             cache_key = (n, check_mutation)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -45,6 +46,13 @@ def follow_parent(parent_pid: int) -> None:
     if os.getppid() != parent_pid:
         os._exit(70)
     threading.Thread(target=watch, name="follow-parent", daemon=True).start()
+    # SIGTERM (the run's main process passes its own on, see cli/main.py) ends the job in hand the way
+    # Ctrl-C does: its reward worker is closed and its scratch folder removed, then the job reports back
+    signal.signal(signal.SIGTERM, _interrupt_job)
+
+
+def _interrupt_job(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
 
 
 class InlineExecutor:

@@ -107,13 +107,46 @@ def mean_terms(episodes: Any) -> dict[str, float]:
 
 
 def write_progress(path: Path, timesteps: int) -> None:
-    """Atomically write {"timesteps", "time"}; a full disk must not stop training, so OSError is ignored."""
+    """Atomically write {"timesteps", "time"}; a full disk must not stop training, so OSError is ignored
+    (and the temp file removed: a failed write leaves the last whole progress file, nothing else)."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         tmp.write_text(json.dumps({"timesteps": timesteps, "time": time.time()}))
         os.replace(tmp, path)
     except OSError:
-        pass
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+
+def quiet_tensorboard_write_failures() -> None:
+    """Keep a failed TensorBoard write (disk full, folder gone) from printing a thread traceback.
+
+    SB3's TensorBoard output writes through tensorboard's EventFileWriter, whose background
+    `_AsyncWriterThread` re-raises the OSError it hits, so `threading.excepthook` prints ~85 lines on
+    stderr, from a training worker, before anything else reports the problem. The writer also keeps the
+    exception and raises it in the training thread at its next write or flush, so the candidate still
+    ends as a `crashed` outcome with the message (house rule 2); this hook only stops the duplicate
+    print. Other threads and other exceptions reach the previous hook unchanged. Idempotent.
+    """
+    import threading
+
+    try:
+        from tensorboard.summary.writer.event_file_writer import _AsyncWriterThread
+    except ImportError:  # no tensorboard: SB3 writes no event files, nothing to quiet
+        return
+    previous = threading.excepthook
+    if getattr(previous, "quiets_tensorboard", False):
+        return
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if isinstance(args.thread, _AsyncWriterThread) and isinstance(args.exc_value, OSError):
+            return
+        previous(args)
+
+    hook.quiets_tensorboard = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
 
 
 def trainer_callbacks(out_dir: str | Path) -> CallbackList:

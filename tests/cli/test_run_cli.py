@@ -9,7 +9,7 @@ from reward_coder.cli.main import app
 runner = CliRunner()
 
 
-def test_run_then_resume_then_refine(tmp_path):
+def test_run_then_resume_then_refine(tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
     result = runner.invoke(app, ["run", "--task", "pendulum/swing-up", "--model", "replay:standins", "-k", "3",
                                  "--iterations", "1", "--timesteps", "4096", "--eval-episodes", "2",
@@ -30,6 +30,16 @@ def test_run_then_resume_then_refine(tmp_path):
     result = runner.invoke(app, ["resume", str(run_dir)])
     assert result.exit_code == 0, result.stderr
     assert (run_dir / "llm_journal.jsonl").read_text().count("\n") == journal_lines
+
+    # resume can change how the LLM is asked (an endpoint that moved, a flaky one); config.json records it
+    result = runner.invoke(app, ["resume", str(run_dir), "--retries", "3", "--timeout", "30"])
+    assert result.exit_code == 0, result.stderr
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["llm_retries"], config["llm_timeout_s"], config["model"]) == (3, 30.0, "replay:standins")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = runner.invoke(app, ["resume", str(run_dir), "--model", "gpt-4o"])
+    assert result.exit_code == 2 and "needs OPENAI_API_KEY" in result.stderr
+    assert json.loads((run_dir / "config.json").read_text()) == config  # a refused change changes nothing
 
     # human feedback goes into the next designer prompt, and one more iteration runs
     result = runner.invoke(app, ["refine", str(run_dir), "--feedback", "it spins at the top; damp it there"])
