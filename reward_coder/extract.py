@@ -96,6 +96,9 @@ def extract_reward_code(text: str, function_name: str = MAIN_FUNCTION) -> Extrac
                 notes.append(f"dropped top-level statement at line {answer_line} ({_describe_dropped(node)}): "
                              f"{_snippet(blocks[index], node)}")
 
+    kept, import_drops = drop_unused_refused_imports(kept, lambda node: node.lineno + _offset_of(node, parsed, offsets))
+    notes.extend(import_drops)
+
     if len(blocks) == 1 and not _dropped(notes):
         block = blocks[main_index]
         lead = block[: len(block) - len(block.lstrip())].count("\n")
@@ -117,6 +120,49 @@ def extract_reward_code(text: str, function_name: str = MAIN_FUNCTION) -> Extrac
     code = repaired.rstrip() + "\n"
     return ExtractedCode(code=code, function_name=function_name, notes=tuple(notes),
                          line_map=tuple(line_map[: code.count("\n")]))
+
+
+def _offset_of(node: ast.stmt, parsed: list[ast.Module | None], offsets: list[int]) -> int:
+    for module, offset in zip(parsed, offsets):
+        if module is not None and any(statement is node for statement in module.body):
+            return offset
+    return 0
+
+
+def drop_unused_refused_imports(items: list, line_of) -> tuple[list, list[str]]:
+    """Drop imports the static check would refuse (a module outside the sandbox's allow-list) whose names
+    the code never reads: `import scipy.stats` left over from a draft costs nothing to drop, while refusing
+    the whole answer for it would throw a working reward away. Imports that are used stay, and are refused.
+
+    `items` are (statement, anything) pairs or statements; `line_of(statement)` is its line for the note.
+    """
+    from reward_coder.sandbox._rules import ALLOWED_MODULES, member_refusal
+
+    statements = [item[0] if isinstance(item, tuple) else item for item in items]
+    read: set[str] = set()
+    for statement in statements:
+        if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+            read |= {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    kept, notes = [], []
+    for item, statement in zip(items, statements):
+        if isinstance(statement, ast.Import):
+            refused = any(a.name not in ALLOWED_MODULES for a in statement.names)
+            names = {a.asname or a.name.split(".")[0] for a in statement.names}
+        elif isinstance(statement, ast.ImportFrom):
+            module = statement.module or ""
+            refused = bool(statement.level) or module not in ALLOWED_MODULES or any(
+                a.name == "*" or member_refusal(module, a.name) is not None for a in statement.names)
+            names = {a.asname or a.name for a in statement.names if a.name != "*"}
+            refused = refused and all(a.name != "*" for a in statement.names)
+        else:
+            kept.append(item)
+            continue
+        if refused and not names & read:
+            notes.append(f"dropped unused import at line {line_of(statement)} (reward code may not import it, and "
+                         f"the code never uses it): `{ast.unparse(statement)[:70]}`")
+        else:
+            kept.append(item)
+    return kept, notes
 
 
 def _fenced_blocks(text: str) -> tuple[list[str], list[int]]:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reward_coder.errors import RewardCoderError
+from reward_coder.extract import drop_unused_refused_imports
 from reward_coder.types import EnvCard
 
 FOREIGN_ENTRY = "compute_dense_reward"
@@ -80,6 +81,17 @@ class ForeignConversion:
     """Card fields the converted code reads (besides `obs`)."""
     translated: tuple[str, ...]
     """Each original read and its field, e.g. 'self.env.tcp_center -> tcp_pos'."""
+    line_map: tuple[int | None, ...] = ()
+    """For each line of `code` (line_map[i] for line i + 1), the line of the original file it came from, or
+    None for a line the conversion wrote; turns the line of a check's message into the user's own line."""
+    notes: tuple[str, ...] = ()
+    """What the conversion dropped (unused imports reward code may not make), with the original lines."""
+
+    def original_line(self, line: int | None) -> int | None:
+        """The original file's line for line `line` of `code` (None when the conversion wrote that line)."""
+        if line is None or not self.line_map:
+            return line
+        return self.line_map[line - 1] if 0 < line <= len(self.line_map) else None
 
 
 def is_foreign(code: str) -> bool:
@@ -133,27 +145,71 @@ def convert_foreign(code: str, card: EnvCard) -> ForeignConversion:
             f"supported: {translator.supported()}"
         )
     fields = tuple(name for name in card.field_names() if name in translator.used)
+    tree.body, notes = drop_unused_refused_imports(tree.body, lambda node: node.lineno)
     body = ast.unparse(ast.fix_missing_locations(tree))
+    converted = _contract_module(body, fields, code)
     return ForeignConversion(
-        code=_contract_module(body, fields, code),
+        code=converted,
         fields=fields,
         translated=tuple(sorted(translator.notes)),
+        line_map=_line_map(converted, body, tree, code),
+        notes=tuple(notes),
     )
+
+
+def _line_map(converted: str, body: str, tree: ast.Module, original: str) -> tuple[int | None, ...]:
+    """Original line of each converted line: the quoted original lines and the translated code map back,
+    the lines the conversion wrote map to None. The body's lines come from a walk of its re-parsed tree
+    beside the tree it was printed from (ast.unparse keeps the structure, not the lines): each printed
+    statement gets the first line of the statement it was printed from."""
+    lines: list[int | None] = [None] * converted.count("\n")
+    quoted = original.strip("\n").splitlines()
+    leading = len(original) - len(original.lstrip("\n"))
+    first_quote = converted.splitlines().index("# The original code, comments included:") + 1
+    for k in range(len(quoted)):
+        lines[first_quote + k] = original[:leading].count("\n") + k + 1
+    start = converted.count("\n", 0, converted.index(body)) if body else 0
+    for printed, source in zip(ast.walk(ast.parse(body)), ast.walk(tree)):
+        if isinstance(printed, ast.stmt) and isinstance(source, ast.stmt):  # statements print one per line
+            index = start + printed.lineno - 1
+            if 0 <= index < len(lines):
+                lines[index] = source.lineno
+    return tuple(lines)
+
+
+@dataclass(frozen=True)
+class RewardSource:
+    """A reward file's contract code, its format, and for a foreign file the conversion that made the code."""
+
+    code: str
+    format: str
+    """'contract' or 'foreign'."""
+    conversion: ForeignConversion | None = None
+
+    def user_line(self, line: int | None) -> int | None:
+        """The file's own line for line `line` of `code` (a converted file's lines differ)."""
+        return self.conversion.original_line(line) if self.conversion is not None else line
+
+
+def read_reward_file(path: str | Path, card: EnvCard) -> RewardSource:
+    """The reward in a file as contract code; foreign code is converted for `card`."""
+    from reward_coder.textfile import REWARD_FILE_MAX_BYTES, read_text_file
+
+    path = Path(path)
+    code = read_text_file(path, "reward file", limit_bytes=REWARD_FILE_MAX_BYTES, error=ForeignRewardError)
+    if is_foreign(code):
+        try:
+            conversion = convert_foreign(code, card)
+        except ForeignRewardError as err:
+            raise ForeignRewardError(f"{path}: {err}") from None
+        return RewardSource(conversion.code, "foreign", conversion)
+    return RewardSource(code, "contract")
 
 
 def reward_code_from_file(path: str | Path, card: EnvCard) -> tuple[str, str]:
     """(contract code, 'contract' | 'foreign') of a reward file; foreign code is converted for `card`."""
-    path = Path(path)
-    try:
-        code = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ForeignRewardError(f"cannot read reward file {path}: {err.strerror or err}") from None
-    if is_foreign(code):
-        try:
-            return convert_foreign(code, card).code, "foreign"
-        except ForeignRewardError as err:
-            raise ForeignRewardError(f"{path}: {err}") from None
-    return code, "contract"
+    source = read_reward_file(path, card)
+    return source.code, source.format
 
 
 def _contract_module(foreign_body: str, fields: tuple[str, ...], original: str) -> str:

@@ -216,3 +216,24 @@ def test_what_was_dropped_reaches_the_stored_candidate():
     stored = json.loads(json.dumps(candidate_to_dict(candidate)))
     assert any("(calls compute_reward)" in note for note in stored["attempts"][0]["extract_notes"])
     assert any("(a demo value for 'state')" in note for note in candidate_record(candidate)["extract_notes"])
+
+
+def test_an_unused_import_reward_code_may_not_make_is_dropped_with_a_note():
+    text = ("Reward below.\n\n```python\nimport numpy as np\nimport scipy.stats\nfrom scipy.spatial.distance import cdist\n"
+            "import os\n\ndef compute_reward(state, action, next_state):\n    gap = cdist(next_state.a, next_state.b)\n"
+            "    return -gap[:, 0], {'gap': gap[:, 0]}\n```\n")
+    result = extract_reward_code(text)
+    assert isinstance(result, ExtractedCode)
+    assert "import scipy.stats" not in result.code and "import os" not in result.code
+    assert "from scipy.spatial.distance import cdist" in result.code, "an allowed import stays"
+    notes = [n for n in result.notes if n.startswith("dropped unused import")]
+    assert [n.split(":")[0] for n in notes] == ["dropped unused import at line 5 (reward code may not import it, and "
+                                                "the code never uses it)", "dropped unused import at line 7 (reward code "
+                                                "may not import it, and the code never uses it)"]
+    assert result.answer_line(result.code.splitlines().index("def compute_reward(state, action, next_state):") + 1) == 9
+
+
+def test_a_used_import_reward_code_may_not_make_stays_and_is_refused():
+    text = "```python\nimport os\n\ndef compute_reward(state, action, next_state):\n    return os.getpid(), {}\n```\n"
+    result = extract_reward_code(text)
+    assert isinstance(result, ExtractedCode) and "import os" in result.code and not result.notes

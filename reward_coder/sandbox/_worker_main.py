@@ -6,12 +6,20 @@ the protocol carries only JSON and raw numeric arrays.
 
 Order matters: read the init frame, preload numpy's lazily loaded parts (see _preload_numpy), set
 resource limits, drop root (fallback only), install the seccomp filter (which forbids changing
-limits), silence stdout/stderr, then compile and run the candidate module with restricted builtins
-(defense in depth, not the barrier).
+limits), silence stdout/stderr, then compile and run the candidate module with the Python guards
+(defense in depth, not the barrier): a builtins table built from the allow-list, imports that hand out
+allow-listed views of numpy, math and scipy (AllowedNamespace) instead of the real modules, and every
+attribute read rewritten into a call of _guarded_getattr, which refuses dunder/private names and modules.
+
+Limits of these guards: they are Python-level. Objects reward code legitimately holds (numpy functions,
+arrays, dtypes) are real objects; only the guards and the static check stand between them and their
+dunder attributes (np.mean.__globals__ holds numpy's real builtins). A bug in numpy's C code reached with
+allowed arguments is beyond them: the OS layer (bubblewrap, seccomp, limits) is what holds then.
 """
 
 from __future__ import annotations
 
+import ast
 import builtins
 import json
 import math
@@ -19,6 +27,7 @@ import os
 import signal
 import sys
 import time
+import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -77,28 +86,36 @@ def _drop_root() -> None:
     if os.geteuid() != 0:
         return
     # uid 65534 may not be able to read the Python install (e.g. under /root): import what reward
-    # code may import while we still can.
+    # code may import while we still can (scipy only when _preload_modules loaded it).
     import importlib
 
     for module in sorted(_rules.ALLOWED_MODULES):
-        importlib.import_module(module)
+        if not module.startswith("scipy") or "scipy" in sys.modules:
+            importlib.import_module(module)
     os.setgroups([])
     os.setgid(NOBODY)
     os.setuid(NOBODY)
 
 
-def _preload_numpy() -> None:
+def _preload_numpy(code: str = "") -> None:
     """Load now, with the real builtins, what numpy would otherwise load or cache on first use.
 
     numpy fills per-process caches the first time an array is printed or reduced (ndarray.__str__ asks
     numpy._core.arrayprint for its formatter, ndarray.mean numpy._core._methods); done here, reward code
     formats and reduces arrays without any import at all. Lazily loaded submodules (np.ma, np.fft, ...)
-    are imported while limits and the syscall filter do not yet stand in the way.
+    are imported while limits and the syscall filter do not yet stand in the way; so is the scipy subset,
+    but only for code that mentions scipy (it costs a worker a few tenths of a second to load).
     """
     import importlib
 
     for module in _rules.PRELOADED_MODULES:
         importlib.import_module(module)
+    if "scipy" in code:
+        for module in _rules.SCIPY_MODULES:
+            try:
+                importlib.import_module(module)
+            except ImportError:  # scipy missing: the candidate's import fails with a clear message
+                break
     samples = [np.array([[0.5, -1.0]]), np.array([1, 2]), np.array([True]), np.float64(0.5), np.int64(1),
                np.array(0.5)]
     for sample in samples:
@@ -112,24 +129,130 @@ def _preload_numpy() -> None:
     np.array2string(array), np.format_float_positional(0.5), np.format_float_scientific(0.5)
 
 
+class AllowedNamespace:
+    """What reward code gets for `import numpy` (and math, numpy.linalg, scipy.spatial.distance, Rotation):
+    a fresh object holding only the allow-listed members of the real module (_rules.MODULE_MEMBERS), and
+    for a listed submodule its own AllowedNamespace. The real module never reaches the candidate, so
+    `np.ma.core.builtins`, `np.lib` or `np.random.seed` are simply not there, whatever the static check
+    missed. It is not a module object: `import numpy.ctypeslib` cannot fall back to sys.modules through
+    its name, and its __slots__ leave no __dict__ to change.
+    """
+
+    __slots__ = ("_name", "_members")
+
+    def __init__(self, name: str, members: dict) -> None:
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_members", types.MappingProxyType(dict(members)))  # read-only: no state in it
+
+    def __getattr__(self, attribute: str):
+        members = object.__getattribute__(self, "_members")
+        if attribute in members:
+            return members[attribute]
+        name = object.__getattribute__(self, "_name")
+        raise AttributeError(f"'{name}.{attribute}' is not available to reward code")
+
+    def __setattr__(self, attribute: str, value: object) -> None:
+        raise AttributeError("modules are read-only in reward code")
+
+    def __delattr__(self, attribute: str) -> None:
+        raise AttributeError("modules are read-only in reward code")
+
+    def __dir__(self):
+        return sorted(object.__getattribute__(self, "_members"))
+
+    def __repr__(self) -> str:
+        return f"<module '{object.__getattribute__(self, '_name')}' (reward code's allow-listed view)>"
+
+
+_NAMESPACES: dict = {}
+
+
+def _namespace(name: str) -> AllowedNamespace:
+    """The allow-listed view of namespace `name` ('numpy', 'numpy.linalg', 'scipy.spatial.transform.Rotation')."""
+    found = _NAMESPACES.get(name)
+    if found is not None:
+        return found
+    if name == "scipy.spatial.transform.Rotation":
+        real = sys.modules["scipy.spatial.transform"].Rotation
+    else:
+        real = sys.modules.get(name)
+        if real is None:
+            if name.startswith("scipy") and "scipy.spatial.distance" not in sys.modules:
+                raise ImportError("scipy is not available in this worker")  # not preloaded: code never named it
+            import importlib
+
+            real = importlib.import_module(name)  # numpy/math parts: preloaded, so this is a lookup
+    members = {m: getattr(real, m) for m in _rules.MODULE_MEMBERS.get(name, ()) if hasattr(real, m)}
+    for member, inner in _rules.SUBMODULES.get(name, {}).items():
+        if inner.startswith("scipy") and "scipy.spatial.distance" not in sys.modules:
+            continue
+        members[member] = _namespace(inner)
+    found = _NAMESPACES[name] = AllowedNamespace(name, members)
+    return found
+
+
 def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
     # numpy's C code (PyImport_Import) passes an empty list; import statements pass None or a tuple, so
-    # `import numpy._core._internal as m` stays refused, and an empty fromlist makes this return `numpy`.
+    # `import numpy._core._internal as m` stays refused. PyImport_Import ignores what __import__ returns
+    # and takes the module from sys.modules, where it already is, so this path imports nothing and hands
+    # back only the allow-listed view: code that calls __import__ this way itself gains nothing.
     if (level == 0 and type(fromlist) is list and not fromlist and name in _rules.NUMPY_RUNTIME_IMPORTS
             and name in sys.modules):
-        return builtins.__import__(name, globals, locals, [], 0)
-    if level != 0 or name not in _rules.ALLOWED_MODULES:
-        raise ImportError(f"import of '{name}' is not allowed: reward code may import only numpy and math")
+        return _namespace("numpy")
+    if level != 0 or type(name) is not str or name not in _rules.ALLOWED_MODULES:
+        raise ImportError(f"import of '{_safe_text(name, 60)}' is not allowed: reward code may import only "
+                          "numpy, math and scipy.spatial's distance and transform")
     for item in fromlist or ():
-        if isinstance(item, str) and _rules.attribute_refusal(item) is not None:
-            raise ImportError(f"'{item}' may not be imported from '{name}'")
-    return builtins.__import__(name, globals, locals, fromlist, level)
+        if not isinstance(item, str) or _rules.member_refusal(name, item) is not None:
+            raise ImportError(f"'{_safe_text(item, 60)}' may not be imported from '{name}'")
+    if fromlist:
+        return _namespace(name)  # `from numpy.linalg import norm`: the named module itself
+    return _namespace(name.split(".")[0])  # `import numpy.linalg`: the top package, as Python does
 
 
 def _restricted_builtins() -> dict:
-    allowed = {name: getattr(builtins, name) for name in _rules.ALLOWED_BUILTINS if hasattr(builtins, name)}
-    allowed["__import__"] = _guarded_import
-    return allowed
+    """A fresh builtins table made from the allow-list (_rules.ALLOWED_BUILTINS) and nothing else."""
+    table = {name: builtins.__dict__[name] for name in sorted(_rules.ALLOWED_BUILTINS) if name in builtins.__dict__}
+    table["__import__"] = _guarded_import
+    table["__build_class__"] = _no_classes
+    table[GUARD_NAME] = _guarded_getattr
+    return table
+
+
+def _no_classes(*args, **kwargs):
+    raise TypeError("class definitions are not allowed in reward code")
+
+
+GUARD_NAME = "__reward_getattr__"
+"""The name the rewritten candidate calls for every attribute it reads (a dunder: reward code cannot name it)."""
+
+
+def _guarded_getattr(value: object, name: str):
+    """`value.name` for reward code: refuses what the static check refuses by name, and any module."""
+    if _rules.attribute_refusal(name) is not None:
+        raise AttributeError(f"attribute '{_safe_text(name, 60)}' is not available to reward code")
+    found = getattr(value, name)
+    if isinstance(found, types.ModuleType):
+        raise AttributeError(f"attribute '{name}' is a module, which reward code may not reach")
+    return found
+
+
+class _AttributeGuard(ast.NodeTransformer):
+    """Rewrites every attribute read `a.b` into `__reward_getattr__(a, 'b')`, keeping line numbers."""
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        self.generic_visit(node)
+        if not isinstance(node.ctx, ast.Load):
+            return node  # stores and deletes: FieldView and AllowedNamespace refuse them, arrays are the code's own
+        call = ast.Call(func=ast.Name(GUARD_NAME, ast.Load()), args=[node.value, ast.Constant(node.attr)], keywords=[])
+        return ast.copy_location(call, node)
+
+
+def _compile_guarded(code: str):
+    """The candidate compiled with its attribute reads guarded at run time (_guarded_getattr)."""
+    tree = ast.parse(code, filename="<candidate>", mode="exec")
+    tree = ast.fix_missing_locations(_AttributeGuard().visit(tree))
+    return compile(tree, "<candidate>", "exec", dont_inherit=True)
 
 
 class FieldView:
@@ -242,7 +365,7 @@ class Worker:
         if header.get("op") != "init":
             return False
         self.max_elements = int(header["max_output_elements"])
-        _preload_numpy()
+        _preload_numpy(str(header.get("code", "")))
         _apply_limits(header["limits"])
         spin_s = float(header.get("spin_s", 0.0))
         if spin_s > 0:  # poll for the next call before sleeping; set up before the syscall filter
@@ -282,7 +405,9 @@ class Worker:
         namespace: dict = {"__name__": "candidate"}
         if guards:
             namespace["__builtins__"] = _restricted_builtins()
-        compiled = compile(code, "<candidate>", "exec", dont_inherit=True)
+            compiled = _compile_guarded(code)
+        else:
+            compiled = compile(code, "<candidate>", "exec", dont_inherit=True)
         exec(compiled, namespace)  # noqa: S102 - this is the sandbox
         function = namespace.get(_rules.ENTRY_POINT)
         if not callable(function):
@@ -321,12 +446,12 @@ class Worker:
         names = [str(n) for n in header["names"]]
         shapes = [tuple(int(d) for d in s) for s in header["shapes"]]
         action_shape = tuple(int(d) for d in header["action"])
-        return names, shapes, action_shape, {}
+        return names, shapes, action_shape, {}, bool(header.get("integer_action"))
 
     @staticmethod
     def _offsets(layout: tuple, n: int) -> tuple:
         """Where each field lies in the flat float64 request, for batch size n (cached per layout)."""
-        names, shapes, action_shape, cache = layout
+        names, shapes, action_shape, cache = layout[:4]
         found = cache.get(n)
         if found is None:
             offset = 0
@@ -353,7 +478,10 @@ class Worker:
         flat = np.frombuffer(payload, dtype=np.float64)
         if flat.size != total:
             raise ValueError("request size does not match its layout")
-        args = [FieldView(flat, state_spec), flat[action_spec[0] : action_spec[1]].reshape(action_spec[2]),
+        action = flat[action_spec[0] : action_spec[1]].reshape(action_spec[2])
+        if layout[4]:  # the action indices of a discrete card
+            action = action.astype(np.int64)
+        args = [FieldView(flat, state_spec), action,
                 FieldView(flat, next_spec)]
         if self.uses_memory:
             reset = header.get("reset")

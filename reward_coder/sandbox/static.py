@@ -5,22 +5,37 @@ back to the LLM. It is not the barrier: a determined candidate may find a path i
 about, so every run still happens in the sandboxed worker (worker.py). Each check is a small
 function that appends CheckIssues, in the manner of gymnasium's env checker.
 
-Refusals (severity "error") and what they protect against:
+What reward code may use is listed, not what it may not (the lists live in _rules.py, shared with
+the worker, and are summed up in its docstring and in envs/README.md):
 
-- imports other than numpy/math, star and relative imports (os, subprocess, ctypes, pickle, ...);
-- dunder and private attributes, frame/generator/code attributes, numpy's I/O and code-loading
-  functions, str.format, and format strings such as '{0.__class__}' (object graph walks);
+- imports: numpy (linalg, fft, random, ma), math, scipy.spatial.distance and
+  scipy.spatial.transform.Rotation; every name read from one of them (`np.<name>`, `from numpy import
+  <name>`, `np.linalg.<name>`) must be a listed member (`_rules.MODULE_MEMBERS`), so numpy's file I/O,
+  its C-memory and test modules, np.random's global generator and numpy's global settings are out;
+- a module (or Rotation) may only be the start of an attribute chain: `m = np`, `f(np)` or `[np.ma]`
+  would carry it past the check, so they are refused, and so are chains that reach a module that is
+  not listed (`np.ma.core`, `np.ma.extras.ma.builtins`, `np.lib.npyio.os`);
+- attributes of other values must be in `_rules.VALUE_ATTRIBUTES` (array methods such as `.sum()` and
+  `.reshape()`, dict/list/str methods, a Generator's or a Rotation's) or be a state field;
+- dunder and private attributes, dunder strings, format strings that look up attributes, str.format;
 - builtins outside an allow-list (getattr, eval, exec, open, globals, type, __import__, ...);
+- dtypes: a `dtype=` (or `.astype(...)`) must name a numeric type; object and void dtypes are refused,
+  and np.ndarray may only appear in `isinstance(x, np.ndarray)` (its constructor takes a raw buffer);
 - module-level state: only imports, function definitions and constant assignments at module level;
   no mutable defaults, no `global`/`nonlocal`, no attribute assignment, no classes, decorators or
   generators (state that survives between calls makes a reward turn bad late in training);
-- writing into the input state (`state.x[...] = ...`);
+- writing into the input state (`state.x[...] = ...`) or into a module's objects;
 - size limits: characters, syntax-tree nodes, nesting depth;
 - the contract: a top-level `def compute_reward(state, action, next_state[, memory])`, names that
   are never defined (a missing `import numpy as np`), fields the environment does not have.
 
 - reading `state` as an array in compute_reward (`state[:, 0]`, `len(state)`, `state.shape`) and
   `action["name"]` (action is a plain array): each message says how to read fields instead.
+
+State receivers (where field names are checked) are compute_reward's `state` and `next_state`, the
+parameters of helpers that compute_reward passes them to, helper parameters named like a state
+(`obs`, `next_state`, ...) within their own function, and plain aliases (`ns = next_state`). A name
+there never skips a refusal: the refusals above come first, and only then is an attribute judged as a field.
 
 Warnings: `==` / `!=` on an expression that reads a state field ("float-equality"): exact equality
 on continuous positions is almost never true, so a bonus guarded by it never fires. A reduction over
@@ -31,7 +46,9 @@ rows are environments at one step, not the steps of an episode, which small mode
 from __future__ import annotations
 
 import ast
+import re
 import string
+import warnings
 from collections.abc import Collection, Iterable
 
 import numpy as np
@@ -40,10 +57,16 @@ from reward_coder.sandbox._rules import (
     ALLOWED_BUILTINS,
     ALLOWED_MODULES,
     ALWAYS_FORBIDDEN_BUILTINS,
+    DTYPE_POSITIONS,
     ENTRY_POINT,
     FORBIDDEN_BUILTINS,
+    MODULE_MEMBERS,
+    NUMERIC_SCALAR_TYPES,
+    SUBMODULES,
+    VALUE_ATTRIBUTES,
     attribute_refusal,
     example_field,
+    member_refusal,
     state_attribute_hint,
     state_index_hint,
     state_len_hint,
@@ -58,10 +81,16 @@ MAX_AST_DEPTH = 60
 """Deep nesting is a sign of generated junk and can exhaust the parser's or our walker's stack."""
 
 STATE_PARAMETER_NAMES = frozenset({"state", "next_state", "prev_state", "obs", "next_obs"})
-"""Helper-function parameters treated as state objects (fields are checked on them too)."""
+"""Helper-function parameters treated as state objects within their function (fields are checked on them)."""
 
 ARRAY_ATTRIBUTES = frozenset(name for name in dir(np.ndarray) if not name.startswith("_"))
 """`state.shape`, `state.mean()`, ...: what code that takes `state` for one array reaches for."""
+
+IMPORT_HINT = ("reward code may import only numpy (with numpy.linalg, numpy.fft, numpy.random, numpy.ma), math, "
+               "scipy.spatial.distance and scipy.spatial.transform")
+_DUNDER = re.compile(r"__\w+__")
+_NUMERIC_DTYPE_KINDS = frozenset("biufc")
+_DTYPE_BUILTIN_NAMES = frozenset({"float", "int", "bool", "complex"})
 
 BATCH_REDUCTIONS = {
     "mean": 1, "sum": 1, "average": 1, "median": 1, "std": 1, "var": 1, "max": 1, "min": 1, "amax": 1,
@@ -132,6 +161,23 @@ def _kind_of_value(node: ast.AST) -> str:
     return kinds.get(type(node), "an expression that is not a constant")
 
 
+def _shown(namespace: str) -> str:
+    return "np" + namespace[len("numpy"):] if namespace.startswith("numpy") else namespace
+
+
+def dtype_kind(text: str) -> str | None:
+    """numpy's kind letter of the dtype a string names ('f', 'O', 'V', ...), or None if it names none."""
+    if len(text) > 40 or not text.strip():
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dtype = np.dtype(text)
+    except Exception:  # noqa: BLE001 - np.dtype raises TypeError, ValueError, SyntaxError... for non-dtypes
+        return None
+    return "V" if dtype.fields is not None or dtype.subdtype is not None else dtype.kind
+
+
 class _Checker:
     def __init__(self, tree: ast.Module, field_names: frozenset[str] | None, ordered: tuple[str, ...] = ()) -> None:
         self.tree = tree
@@ -140,11 +186,20 @@ class _Checker:
         """The card's field names in card order (an index in `state[:, 1]` points into it)."""
         self.issues: list[CheckIssue] = []
         self.bound_names = self._collect_bound_names(tree)
-        self.state_receivers: set[str] = set(STATE_PARAMETER_NAMES)
         self.entry: ast.FunctionDef | None = None
         self.entry_state: set[str] = set()
         """compute_reward's state and next_state parameters, when the function never rebinds them."""
         self.entry_action: set[str] = set()
+        self.namespaces: dict[str, str] = {}
+        """Names bound by imports to a namespace: 'np' -> 'numpy', 'distance' -> 'scipy.spatial.distance'."""
+        self.members: dict[str, tuple[str, str]] = {}
+        """Names bound by `from numpy import zeros` to a namespace member: 'zeros' -> ('numpy', 'zeros')."""
+        self.enclosing: dict[int, ast.FunctionDef | None] = {}
+        self.receivers: dict[int, set[str]] = {}
+        """Per function (by id): the names that hold a state object there."""
+        self.isinstance_types: set[int] = set()
+        self.refused_imports: set[str] = set()
+        """Names bound by imports the check refuses (`import os`): the import is the error, not `os.path`."""
 
     def add(self, rule: str, message: str, node: ast.AST | None = None, severity: str = "error") -> None:
         line = getattr(node, "lineno", None) if node is not None else None
@@ -155,6 +210,10 @@ class _Checker:
     def run(self) -> None:
         self._check_entry_point()
         self._check_module_level()
+        self._collect_imports()
+        self._collect_scopes(self.tree, None)
+        self._collect_receivers()
+        self._collect_isinstance_types()
         for node in ast.walk(self.tree):
             self._check_node(node)
         if self.entry is not None:
@@ -190,18 +249,18 @@ class _Checker:
                 function,
             )
         if len(positional) >= 3:
-            self.state_receivers.update({positional[0], positional[2]})
-            rebound = {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            rebound = _stored_names(function)
             self.entry_state = {positional[0], positional[2]} - rebound
             self.entry_action = {positional[1]} - rebound
             self.entry = function
 
     def _check_module_level(self) -> None:
-        for position, node in enumerate(self.tree.body):
+        for node in self.tree.body:
             if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Pass)):
                 continue
-            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and position == 0:
-                continue  # module docstring
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(
+                    node.value.value, str):
+                continue  # a docstring (a converted foreign reward's sits below the conversion's import)
             if isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 if not all(self._is_name_target(t) for t in targets):
@@ -250,6 +309,114 @@ class _Checker:
                     default,
                 )
 
+    # ---- what names stand for -------------------------------------------------------------------
+
+    def _collect_imports(self) -> None:
+        """Which names stand for a namespace (np -> numpy) or a member of one (zeros -> numpy.zeros)."""
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name not in ALLOWED_MODULES:
+                        self.refused_imports.add(alias.asname or alias.name.split(".")[0])
+                        continue
+                    if alias.asname:
+                        self.namespaces[alias.asname] = alias.name
+                    else:
+                        self.namespaces[alias.name.split(".")[0]] = alias.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom) and (node.level or node.module not in ALLOWED_MODULES):
+                self.refused_imports.update(a.asname or a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    bound = alias.asname or alias.name
+                    inner = SUBMODULES.get(node.module, {}).get(alias.name)
+                    if inner is not None:
+                        self.namespaces[bound] = inner
+                    elif alias.name in MODULE_MEMBERS.get(node.module, ()):
+                        self.members[bound] = (node.module, alias.name)
+        stored = _stored_names(self.tree)
+        for name in sorted((set(self.namespaces) | set(self.members)) & stored):
+            if name in self.namespaces or self.members[name][1] == "ndarray":
+                self.add("module-rebound", f"'{name}' is bound by an import and assigned again; use another name for "
+                                           "the variable", self._first_store(name))
+            self.namespaces.pop(name, None)  # a rebound function name (`from math import pi`, `pi = 3`) is harmless
+            self.members.pop(name, None)
+
+    def _first_store(self, name: str) -> ast.AST | None:
+        stores = [n for n in ast.walk(self.tree) if isinstance(n, ast.Name) and n.id == name
+                  and isinstance(n.ctx, ast.Store)]
+        return min(stores, key=lambda n: (n.lineno, n.col_offset)) if stores else None
+
+    def _collect_scopes(self, node: ast.AST, function: ast.FunctionDef | None) -> None:
+        for child in ast.iter_child_nodes(node):
+            self.enclosing[id(child)] = function
+            self._collect_scopes(child, child if isinstance(child, ast.FunctionDef) else function)
+
+    def _collect_receivers(self) -> None:
+        """State receivers per function: compute_reward's state parameters, helper parameters named like
+        states or passed a state, closure names of an enclosing function, and plain aliases."""
+        functions = [n for n in ast.walk(self.tree) if isinstance(n, ast.FunctionDef)]
+        top = {n.name: n for n in self.tree.body if isinstance(n, ast.FunctionDef)}
+        stored = {id(f): _stored_names(f) for f in functions}
+        params = {id(f): [a.arg for a in f.args.posonlyargs + f.args.args] for f in functions}
+        for function in functions:
+            found = {p for p in params[id(function)] if p in STATE_PARAMETER_NAMES}
+            if function is self.entry:
+                found |= self.entry_state
+            self.receivers[id(function)] = found - stored[id(function)]
+        for _ in range(4):  # a few passes reach a fixed point for helpers that call helpers
+            for function in functions:
+                own = self.receivers[id(function)]
+                outer = self.enclosing.get(id(function))
+                if outer is not None:
+                    own |= self.receivers[id(outer)] - stored[id(function)] - set(params[id(function)])
+                for node in ast.walk(function):
+                    if self.enclosing.get(id(node)) is not function:
+                        continue
+                    if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                            and isinstance(node.targets[0], ast.Name)
+                            and isinstance(node.value, ast.Name) and node.value.id in own):
+                        own.add(node.targets[0].id)
+                    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in top:
+                        helper = top[node.func.id]
+                        names = params[id(helper)]
+                        passed = [(names[i], a) for i, a in enumerate(node.args) if i < len(names)]
+                        passed += [(k.arg, k.value) for k in node.keywords if k.arg in names]
+                        for param, value in passed:
+                            if isinstance(value, ast.Name) and value.id in own and param not in stored[id(helper)]:
+                                self.receivers[id(helper)].add(param)
+
+    def _receivers_at(self, node: ast.AST) -> set[str]:
+        function = self.enclosing.get(id(node))
+        return self.receivers.get(id(function), set()) if function is not None else set()
+
+    def _collect_isinstance_types(self) -> None:
+        """The expressions in the type position of isinstance(x, T): the one place np.ndarray may appear."""
+        for node in ast.walk(self.tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance"
+                    and len(node.args) == 2):
+                kinds = node.args[1].elts if isinstance(node.args[1], ast.Tuple) else [node.args[1]]
+                self.isinstance_types.update(id(k) for k in kinds)
+
+    def namespace_of(self, node: ast.AST) -> str | None:
+        """The namespace an expression stands for ('numpy.linalg' for `np.linalg`), or None if it is a value."""
+        if isinstance(node, ast.Name):
+            return self.namespaces.get(node.id)
+        if isinstance(node, ast.Attribute):
+            outer = self.namespace_of(node.value)
+            if outer is not None:
+                return SUBMODULES.get(outer, {}).get(node.attr)
+        return None
+
+    def member_of(self, node: ast.AST) -> tuple[str, str] | None:
+        """(namespace, member) for `np.zeros` or a name imported with `from numpy import zeros`."""
+        if isinstance(node, ast.Name):
+            return self.members.get(node.id)
+        if isinstance(node, ast.Attribute):
+            outer = self.namespace_of(node.value)
+            if outer is not None and node.attr in MODULE_MEMBERS.get(outer, ()):
+                return (outer, node.attr)
+        return None
+
     # ---- node rules -----------------------------------------------------------------------------
 
     def _check_node(self, node: ast.AST) -> None:
@@ -279,7 +446,9 @@ class _Checker:
         elif isinstance(node, ast.Name):
             self._check_name(node)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            self._check_format_string(node)
+            self._check_string(node)
+        elif isinstance(node, ast.Call):
+            self._check_call(node)
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
@@ -287,15 +456,11 @@ class _Checker:
 
     def _check_import(self, module: str, node: ast.AST) -> None:
         if module not in ALLOWED_MODULES:
-            self.add(
-                "no-import",
-                f"import of '{module}' is not allowed: reward code may import only numpy and math",
-                node,
-            )
+            self.add("no-import", f"import of '{module}' is not allowed: {IMPORT_HINT}", node)
 
     def _check_import_from(self, node: ast.ImportFrom) -> None:
         if node.level:
-            self.add("no-import", "relative imports are not allowed: reward code may import only numpy and math", node)
+            self.add("no-import", f"relative imports are not allowed: {IMPORT_HINT}", node)
             return
         module = node.module or ""
         self._check_import(module, node)
@@ -303,14 +468,13 @@ class _Checker:
             if alias.name == "*":
                 self.add("no-star-import", f"'from {module} import *' is not allowed; import the module", node)
                 continue
-            refusal = attribute_refusal(alias.name)
+            refusal = member_refusal(module, alias.name) if module in ALLOWED_MODULES else attribute_refusal(alias.name)
             if refusal is not None:
                 rule, reason = refusal
                 self.add(rule, f"importing '{alias.name}' from '{module}' is not allowed: {reason}", node)
 
     def _check_attribute(self, node: ast.Attribute) -> None:
         receiver = node.value
-        on_state = isinstance(receiver, ast.Name) and receiver.id in self.state_receivers
         if isinstance(node.ctx, (ast.Store, ast.Del)):
             what = "writes to" if isinstance(node.ctx, ast.Store) else "deletes"
             target = ast.unparse(node)
@@ -321,7 +485,27 @@ class _Checker:
                 node,
             )
             return
-        if on_state and not node.attr.startswith("_"):
+        refusal = attribute_refusal(node.attr)
+        if refusal is not None:  # the reason a name is dangerous comes first, whatever holds it
+            rule, reason = refusal
+            self.add(rule, f"attribute '{node.attr}' is not allowed: {reason}", node)
+            return
+        namespace = self.namespace_of(receiver)
+        if namespace is not None:
+            refusal = member_refusal(namespace, node.attr)
+            if refusal is not None:
+                rule, reason = refusal
+                self.add(rule, f"'{_shown(namespace)}.{node.attr}' is not allowed: {reason}", node)
+            elif self.namespace_of(node) is not None and not self._is_chain_root(node):
+                self.add("module-as-value", (
+                    f"`{_short(node)}` is a module and may be used only as `{_short(node)}.<function>(...)`: storing "
+                    "or passing a module lets code reach past the functions reward code may use"), node)
+            elif self.member_of(node) == ("numpy", "ndarray") and id(node) not in self.isinstance_types:
+                self.add("no-ndarray", "np.ndarray may appear only in isinstance(x, np.ndarray): its constructor "
+                                       "takes a raw memory buffer; make arrays with np.array, np.zeros or np.full",
+                         node)
+            return
+        if isinstance(receiver, ast.Name) and receiver.id in self._receivers_at(node):
             if self.field_names is not None and node.attr not in self.field_names:
                 available = ", ".join(sorted(self.field_names)) or "none"
                 if node.attr in ARRAY_ATTRIBUTES:
@@ -331,10 +515,19 @@ class _Checker:
                                f"available fields: {available}")
                 self.add("unknown-field", message, node)
             return
-        refusal = attribute_refusal(node.attr)
-        if refusal is not None:
-            rule, reason = refusal
-            self.add(rule, f"attribute '{node.attr}' is not allowed: {reason}", node)
+        if node.attr in VALUE_ATTRIBUTES or (self.field_names is not None and node.attr in self.field_names):
+            return
+        root = receiver
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name) and ((root.id not in self.bound_names and root.id not in ALLOWED_BUILTINS)
+                                           or root.id in self.refused_imports):
+            return  # an undefined name (a missing import) or a refused import: that is the error to report
+        self.add("not-in-allow-list", (
+            f"attribute '.{node.attr}' (in `{_short(node)}`) is not among the attributes reward code may read: "
+            "array methods and properties (.shape, .sum(), .mean(), .reshape(), .astype(), .T, ...), dict and "
+            "list methods, and the state's fields" + (f" ({', '.join(self._names())})" if self.field_names else "")),
+            node)
 
     def _check_name(self, node: ast.Name) -> None:
         name = node.id
@@ -349,6 +542,14 @@ class _Checker:
                 "__import__ and similar; if this is your own variable, rename it)",
                 node,
             )
+        elif isinstance(node.ctx, ast.Load) and name in self.namespaces and not self._is_chain_root(node):
+            self.add("module-as-value", (
+                f"'{name}' is a module and may be used only as `{name}.<function>(...)`: storing or passing a "
+                "module lets code reach past the functions reward code may use"), node)
+        elif (isinstance(node.ctx, ast.Load) and self.members.get(name) == ("numpy", "ndarray")
+              and id(node) not in self.isinstance_types):
+            self.add("no-ndarray", "ndarray may appear only in isinstance(x, ndarray): its constructor takes a raw "
+                                   "memory buffer; make arrays with np.array, np.zeros or np.full", node)
         elif isinstance(node.ctx, ast.Load) and name not in self.bound_names and name not in ALLOWED_BUILTINS:
             hint = ""
             if name in ("np", "numpy"):
@@ -357,8 +558,24 @@ class _Checker:
                 hint = ": add `import math` at the top"
             self.add("undefined-name", f"name '{name}' is used but never defined{hint}", node)
 
-    def _check_format_string(self, node: ast.Constant) -> None:
+    def _is_chain_root(self, node: ast.AST) -> bool:
+        parent = self._parents().get(id(node))
+        return isinstance(parent, ast.Attribute) and parent.value is node
+
+    def _parents(self) -> dict[int, ast.AST]:
+        if not hasattr(self, "_parent_map"):
+            self._parent_map = {id(child): parent for parent in ast.walk(self.tree)
+                                for child in ast.iter_child_nodes(parent)}
+        return self._parent_map
+
+    def _check_string(self, node: ast.Constant) -> None:
         text = node.value
+        parent = self._parents().get(id(node))
+        docstring = isinstance(parent, ast.Expr)
+        if _DUNDER.search(text) and not docstring:
+            self.add("no-dunder-string", (
+                f"the string {text[:40]!r} names a dunder attribute; reward code has no use for such names, and "
+                "code that builds attribute names from strings is refused"), node)
         if "{" not in text:
             return
         for field in _format_fields(text):
@@ -371,16 +588,70 @@ class _Checker:
                 )
                 return
 
+    # ---- calls: dtypes and seeds ------------------------------------------------------------------
+
+    def _check_call(self, node: ast.Call) -> None:
+        func = node.func
+        member = self.member_of(func)
+        method = func.attr if isinstance(func, ast.Attribute) and member is None else None
+        on_library = member is not None or method == "astype"
+        if member == ("numpy.random", "default_rng") and not node.args and not node.keywords:
+            self.add("no-global-random", "np.random.default_rng() without a seed draws from the operating system "
+                                         "and makes the reward random; pass a seed (np.random.default_rng(0)), or "
+                                         "better, compute the reward without randomness", node)
+        if not on_library:
+            return
+        name = member[1] if member is not None else method
+        dtype_args = [k.value for k in node.keywords if k.arg == "dtype"]
+        position = DTYPE_POSITIONS.get(name or "")
+        if position is not None and len(node.args) > position and (member is None or member[0].startswith("numpy")):
+            dtype_args.append(node.args[position])
+        for argument in dtype_args:
+            if not self._is_numeric_dtype(argument):
+                self.add("dtype-not-numeric", (
+                    f"the dtype `{_short(argument, 40)}` is not a numeric type reward code may name: use float, int, "
+                    "bool, np.float64, np.float32, np.int64, 'float32' or x.dtype (object and void dtypes reinterpret "
+                    "memory as Python objects)"), argument)
+        for argument in [*node.args, *(k.value for k in node.keywords)]:
+            for sub in ast.walk(argument):
+                if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and dtype_kind(sub.value) in ("O", "V"):
+                    self.add("no-object-dtype", (
+                        f"the string {sub.value[:30]!r} names an object or void (raw bytes) dtype, which reward code "
+                        "may not use: rewards are float arrays"), sub)
+
+    def _is_numeric_dtype(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.Constant):
+            if node.value is None:
+                return True
+            return isinstance(node.value, str) and dtype_kind(node.value) in _NUMERIC_DTYPE_KINDS
+        if isinstance(node, ast.Name) and node.id in _DTYPE_BUILTIN_NAMES and node.id not in self.bound_names:
+            return True
+        member = self.member_of(node)
+        if member is not None:
+            return member[0] == "numpy" and member[1] in NUMERIC_SCALAR_TYPES
+        if isinstance(node, ast.Attribute) and node.attr == "dtype":
+            return True  # an existing array's dtype: converting to it reinterprets nothing
+        if isinstance(node, ast.Call) and self.member_of(node.func) == ("numpy", "dtype") and len(node.args) == 1:
+            return self._is_numeric_dtype(node.args[0])
+        return False
+
     def _check_input_write(self, target: ast.AST, node: ast.AST) -> None:
         base = target
         while isinstance(base, (ast.Subscript, ast.Starred)):
             base = base.value
         if base is target:
             return  # plain names are fine; attribute stores are refused in _check_attribute
-        if (
+        if isinstance(base, ast.Attribute) and (self.namespace_of(base.value) is not None
+                                                or self.namespace_of(base) is not None):
+            self.add("module-state", f"the code writes into `{_short(base)}`, an object of a module: that state "
+                                     "would outlive the call", node)
+        elif isinstance(base, ast.Name) and base.id in self.members:
+            self.add("module-state", f"the code writes into '{base.id}', an object imported from a module: that "
+                                     "state would outlive the call", node)
+        elif (
             isinstance(base, ast.Attribute)
             and isinstance(base.value, ast.Name)
-            and base.value.id in self.state_receivers
+            and base.value.id in self._receivers_at(node)
         ):
             self.add(
                 "input-mutation",
@@ -426,7 +697,7 @@ class _Checker:
         """(reads_state, roots): a predicate telling whether an expression reads state values, directly
         (`state.x`, `state["x"]`) or through a variable assigned from them; None when nothing is state."""
         args = function.args.posonlyargs + function.args.args
-        roots = {a.arg for a in args if a.arg in self.state_receivers}
+        roots = {a.arg for a in args if a.arg in self.receivers.get(id(function), set())}
         if function.name == ENTRY_POINT and len(args) >= 3:
             roots |= {args[0].arg, args[2].arg}
         if not roots:
@@ -604,3 +875,8 @@ def _reduces_over_batch(call: ast.Call, reads_state) -> bool:
         return True
     values = axis.elts if isinstance(axis, ast.Tuple) else [axis]
     return any(isinstance(v, ast.Constant) and v.value == 0 for v in values)
+
+
+def _stored_names(node: ast.AST) -> set[str]:
+    """Names a piece of code assigns (plain names only)."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}

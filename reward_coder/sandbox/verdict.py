@@ -7,6 +7,9 @@ they can go back to the designer LLM as they are.
 
 from __future__ import annotations
 
+import json
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -34,6 +37,31 @@ _ERROR_RULES = {
     "load": "load-error",
     "closed": "sandbox-closed",
 }
+
+
+PROGRAM_OUTPUT_CHARS = 300
+"""Most characters of a candidate's own text (an exception message) that go back to the designer LLM."""
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?")
+"""ANSI/VT escape sequences: CSI (colours, cursor moves), OSC (titles, links), and lone escapes."""
+
+
+def program_output(text: object, limit: int = PROGRAM_OUTPUT_CHARS) -> str:
+    """Text a candidate produced (an exception message), made into a quoted, bounded, inert string.
+
+    What a failing candidate says goes back into the designer's prompt, so it is a channel from untrusted
+    code to the LLM. This keeps it data: escape sequences and control, format (bidi overrides, zero-width)
+    and private-use characters go, whitespace runs become one space, backticks become quotes (so it cannot
+    open a code block), it is cut to `limit` characters, and it is returned as one JSON string literal,
+    which the feedback templates label as program output.
+    """
+    raw = text if isinstance(text, str) else str(text)
+    cleaned = _ESCAPES.sub(" ", raw[: 4 * limit])
+    cleaned = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp") else ch for ch in cleaned)
+    cleaned = " ".join(cleaned.replace("`", "'").split())
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 3] + "..."
+    return json.dumps(cleaned, ensure_ascii=False)
 
 
 def _error(rule: str, message: str, *, line: int | None = None, term: str | None = None) -> CheckIssue:
@@ -73,16 +101,18 @@ def teaching_hint(exc_type: str, message: str) -> str | None:
 
 
 def issue_from_error(error: CallError) -> CheckIssue:
-    """The CheckIssue for a call that produced no output."""
+    """The CheckIssue for a call that produced no output. The candidate's own words (its exception message)
+    appear only quoted, through program_output; the rest of the message is ours."""
     rule = _ERROR_RULES.get(error.kind, "runtime-error")
+    quoted = program_output(error.message)
     if error.kind == "exception":
-        message = f"compute_reward raised {error.exc_type}: {error.message}"
+        message = f"compute_reward raised {error.exc_type} with the message (program output) {quoted}"
     elif error.kind == "memory":
-        message = f"compute_reward exceeded the worker's memory limit ({error.exc_type}: {error.message})"
+        message = f"compute_reward exceeded the worker's memory limit ({error.exc_type}, program output {quoted})"
     elif error.kind == "load":
-        message = f"loading the code failed with {error.exc_type}: {error.message}"
+        message = f"loading the code failed with {error.exc_type}, message (program output) {quoted}"
     else:
-        message = error.message
+        message = error.message  # written by the sandbox itself (timeouts, crashes), not by the candidate
     hint = teaching_hint(error.exc_type, error.message) if error.kind in ("exception", "load") else None
     if hint is not None:
         message = f"{message}; {hint}"

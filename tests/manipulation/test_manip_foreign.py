@@ -115,12 +115,43 @@ def test_the_shipped_foreign_standin_passes_the_sandboxed_check(reach_batch) -> 
     assert set(report.term_stats) == {"foreign_reward"}
 
 
-def test_foreign_code_still_faces_every_static_rule(reach_batch) -> None:
-    """A foreign reward that imports scipy (as some of Text2Reward's do) converts, then fails the same check."""
+def test_foreign_code_still_faces_every_static_rule_with_the_files_own_lines(reach_batch) -> None:
+    """A foreign reward that imports a module outside the allow-list converts, then fails the same check,
+    and the refusal names the line of the file as the user wrote it, not of the converted code."""
     card = get_card("metaworld-reach")
-    code = "from scipy.spatial.distance import cdist\n" + SPECIFIC
-    report = check_candidate(convert_foreign(code, card).code, field_names=card.field_names(), batches=reach_batch)
+    code = "import os\n" + SPECIFIC.replace("    gripper_penalty = 0.0\n", "    gripper_penalty = 0.0 * len(os.sep)\n")
+    conversion = convert_foreign(code, card)
+    report = check_candidate(conversion.code, field_names=card.field_names(), batches=reach_batch)
     assert not report.ok and {i.rule for i in report.errors} == {"no-import"}
+    [issue] = report.errors
+    assert conversion.original_line(issue.line) == 1
+
+
+SCIPY_REWARD = '''
+import numpy as np
+import scipy
+from scipy.spatial.distance import cdist
+from scipy.spatial.transform import Rotation as R
+import scipy.stats
+
+
+def compute_dense_reward(self, action, obs) -> float:
+    # as in Text2Reward's published Meta-World rewards: one uses cdist, others import scipy and never use it
+    hand_to_goal = cdist(obs[None, :3], self.env._target_pos[None, :])[0, 0]
+    return -hand_to_goal
+'''
+
+
+def test_text2reward_style_scipy_reward_converts_and_passes(reach_batch) -> None:
+    card = get_card("metaworld-reach")
+    conversion = convert_foreign(SCIPY_REWARD, card)
+    assert any("import scipy.stats" in note for note in conversion.notes), "the unused refused import is dropped"
+    report = check_candidate(conversion.code, field_names=card.field_names(), batches=reach_batch)
+    assert report.ok, report.issues
+    hand, goal = reach_batch.next_state["obs"][:, :3], reach_batch.next_state["goal_pos"]
+    with SandboxedReward(conversion.code, field_names=card.field_names()) as worker:
+        raw = worker.call(reach_batch.state, reach_batch.action, reach_batch.next_state)
+    np.testing.assert_allclose(raw.reward, -np.linalg.norm(hand - goal, axis=1), rtol=1e-12)
 
 
 @pytest.mark.parametrize(

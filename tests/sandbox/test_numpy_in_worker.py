@@ -26,8 +26,6 @@ COMMON_CALLS = {
     "str_of_dtype": "str(h.dtype) + repr(joints.dtype)",
     "array2string": "np.array2string(h, precision=2)",
     "format_float_positional": "np.format_float_positional(h[0], precision=3)",
-    "set_printoptions": "np.set_printoptions(precision=3)",
-    "printoptions_context": "with np.printoptions(precision=2, suppress=True):\n    str(h)",
     # methods numpy implements through lazily cached Python helpers
     "mean_method": "h.mean() + h.std() + h.var() + h.sum() + h.prod()",
     "min_max_methods": "h.max() - h.min() + joints.max(axis=1)",
@@ -86,6 +84,13 @@ def _probe_candidate(calls: dict[str, str]) -> str:
 def test_common_numpy_calls_pass_the_static_check():
     issues = static_check(_probe_candidate(COMMON_CALLS), FIELD_NAMES)
     assert [i.describe() for i in issues if i.severity == "error"] == []
+
+
+@pytest.mark.parametrize("call", ["np.set_printoptions(precision=3)", "np.seterr(all='ignore')",
+                                  "with np.printoptions(precision=2) as options:\n    str(h)"])
+def test_numpy_settings_that_outlive_a_call_are_refused(call):
+    issues = static_check(_probe_candidate({"settings": call}), FIELD_NAMES)
+    assert "no-global-state" in {i.rule for i in issues if i.severity == "error"}
 
 
 def test_common_numpy_calls_run_in_the_worker():

@@ -218,3 +218,43 @@ def test_refusals_are_sorted_by_line_and_deduplicated():
     issues = static_check(code, FIELD_NAMES)
     assert [i.line for i in issues] == sorted(i.line for i in issues)
     assert len({(i.line, i.rule) for i in issues}) == len(issues)
+
+
+def test_a_state_named_variable_skips_no_refusal_and_the_real_reason_comes_first():
+    helper = "def _h(obs):\n    return obs.ctypes\n\n\ndef compute_reward(state, action, next_state):\n    return _h(next_state), {}\n"
+    assert rules(helper, severity="error") == {"forbidden-attribute"}, "not 'unknown-field'"
+    assert "forbidden-attribute" in rules(wrap("obs = action\nd = obs.ctypes.data"), severity="error")
+    assert rules(wrap("state = action\nb = state.base"), severity="error") == {"not-in-allow-list"}
+
+
+def test_a_helper_reads_fields_of_a_state_passed_under_any_name():
+    code = ("import numpy as np\n\n\ndef _gap(s):\n    return np.linalg.norm(s.ee_pos - s.goal_pos, axis=1)\n\n\n"
+            "def compute_reward(state, action, next_state):\n    ns = next_state\n    return -_gap(ns), {}\n")
+    assert static_check(code, FIELD_NAMES) == []
+    assert static_check(code, None) == []
+    assert "unknown-field" in rules(code.replace("s.goal_pos", "s.target"))
+
+
+@pytest.mark.parametrize(("line", "rule"), [
+    ("b = np.ma.extras.ma.builtins", "not-in-allow-list"),
+    ("m = np", "module-as-value"),
+    ("x = np.random.uniform(size=3)", "no-global-random"),
+    ("a = np.zeros(3, dtype='O')", "dtype-not-numeric"),
+    ("t = np.ndarray((2,))", "no-ndarray"),
+    ("k = '__globals__'", "no-dunder-string"),
+    ("b = action.base", "not-in-allow-list"),
+])
+def test_the_allow_list_refuses_what_a_deny_list_let_through(line, rule):
+    assert rule in rules(wrap(line), severity="error")
+
+
+@pytest.mark.parametrize("line", [
+    "x = np.zeros(3, dtype=np.float32) + np.ones((3,), 'float64') + np.arange(3, dtype=int)",
+    "x = action.astype(np.float32).astype(action.dtype)",
+    "ok = isinstance(action, np.ndarray)",
+    "g = np.random.default_rng(0).normal(size=3)",
+    "d = {}\nd.setdefault('a', []).append(1)\nkeys = sorted(d.keys())",
+    "with np.errstate(divide='ignore'):\n    r = np.log(np.abs(action) + 1e-9)",
+])
+def test_the_allow_list_lets_ordinary_reward_code_through(line):
+    assert rules(wrap(line), severity="error") == set()

@@ -1,4 +1,5 @@
-# expect: verdict:non-deterministic
+# expect: static:no-global-random
+# bypass: verdict:non-deterministic
 import numpy as np
 
 
