@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["load_reward", "RewardWrapper", "RewardVecWrapper", "make_env", "get_card"]
+__all__ = ["load_reward", "RewardWrapper", "RewardVecWrapper", "VectorRewardWrapper", "make_env", "get_card"]
 
 
 def __getattr__(name: str):
@@ -15,6 +15,10 @@ def __getattr__(name: str):
         from reward_coder.reward import RewardWrapper
 
         return RewardWrapper
+    if name == "VectorRewardWrapper":
+        from reward_coder.reward.vector import VectorRewardWrapper
+
+        return VectorRewardWrapper
     if name == "RewardVecWrapper":
         from reward_coder.train.vec_reward import RewardVecWrapper
 

@@ -40,10 +40,18 @@ class RunConfig:
     """LLM: a litellm model string ('gpt-4o', 'anthropic/...', 'ollama/...') or 'replay:PATH' for offline."""
     api_base: str | None = None
     """Base URL of an OpenAI-compatible server (vLLM, a proxy); None uses the provider's default."""
-    llm_retries: int = 4
-    """Retries of an LLM call on rate limits, 5xx, timeouts and lost connections (exponential backoff)."""
+    llm_retries: int = 8
+    """Retries of an LLM call on rate limits, 5xx, timeouts, lost connections, answers with no choices and
+    truncated or malformed bodies (exponential backoff from 1 s, each wait at most 60 s: ~3 min in all).
+    Each retry is shown and journaled. 8 keeps a run alive on an endpoint failing 30% of its requests."""
     llm_timeout_s: float = 120.0
     """Seconds before one LLM call counts as timed out (with split samples: each single-sample call)."""
+    llm_price_per_1k_tokens: tuple[float, float] | None = None
+    """(prompt, completion) USD per 1,000 tokens, for a model litellm has no price for (or to override it)."""
+    llm_allow_unpriced: bool = False
+    """Run a model that has no known price with its cost unknown (journaled and shown as such); without this
+    or a price such a model is refused, since a cost of $0 would never trip --max-cost. Local servers
+    (loopback api_base, ollama/) are free and need neither."""
     llm_max_tokens: dict[str, int] = field(default_factory=default_llm_max_tokens)
     """Most tokens one answer may have, by request purpose (designer, repair, critic, analyzer,
     success_proposal; 'default' for any other); sent as `max_tokens` with every request. Models that
@@ -61,6 +69,9 @@ class RunConfig:
     """Rounds in which a candidate that fails extraction or checks is sent back with its errors."""
     iterations: int = 2
     """Design -> train -> analyze rounds of `run`."""
+    few_shot: bool = True
+    """Show the designer one complete, correct reward for another env of the card's family (Text2Reward
+    found examples help weaker models); `--no-example` turns it off. Never the task at hand's card."""
     critic: bool = True
     """Review each checked candidate with the critic prompt before training it."""
     llm_analysis: bool = False
@@ -72,6 +83,15 @@ class RunConfig:
     """Seed of sampling rollouts, training and evaluation."""
     total_timesteps: int | None = None
     """Training budget per candidate; None takes the task's or card's default."""
+    algorithm: str | None = None
+    """SB3 algorithm of every candidate, final and resumed training (--algo: PPO, SAC, TD3, A2C, DQN or DDPG,
+    as the action space allows); None takes the card's `train.algorithm`. One other than the card's starts
+    from SB3's defaults, not the card's hyperparameters, which were tuned for (and are often arguments of
+    only) the card's algorithm."""
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    """SB3 constructor arguments applied over the card's `train.hyperparameters` (--hyperparams, see
+    reward_coder.hyperparams): a `*_kwargs` dict such as policy_kwargs merges key by key with the card's,
+    any other key replaces the card's value. Checked against the algorithm's constructor before any LLM call."""
     eval_episodes: int | None = None
     """Evaluation episodes per candidate and rung; None takes the card's default (10 on every packaged card,
     so success moves in steps of 0.1 and candidates separate)."""
@@ -101,7 +121,10 @@ class RunConfig:
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         """Read a saved config, ignoring keys of newer versions so old runs stay readable."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        if values.get("llm_price_per_1k_tokens") is not None:
+            values["llm_price_per_1k_tokens"] = tuple(values["llm_price_per_1k_tokens"])
+        return cls(**values)
 
     def with_changes(self, **changes: Any) -> RunConfig:
         return replace(self, **changes)

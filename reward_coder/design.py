@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Literal, Protocol
 
+from reward_coder.examples import Example
 from reward_coder.extract import extract_reward_code
 from reward_coder.llm.base import Completer
 from reward_coder.prompting import render
@@ -156,6 +157,8 @@ class DesignPrompt:
     history: tuple[str, ...] = ()
     policy_feedback: str = ""
     human_feedback: tuple[str, ...] = ()
+    example: Example | None = None
+    """A complete reward for another env of the card's family (few-shot); None: no example is shown."""
 
 
 def designer_messages(card: EnvCard, prompt: DesignPrompt) -> tuple[Message, ...]:
@@ -165,7 +168,9 @@ def designer_messages(card: EnvCard, prompt: DesignPrompt) -> tuple[Message, ...
         algorithm=card.train.algorithm,
         example_field=card.fields[0].name,
         action_dim=int(card.action.shape[0]) if card.action.shape else 1,
+        discrete_actions=len(card.action.choices),
         uses_memory=card.uses_memory,
+        example=prompt.example,
     )
     user = render(
         "designer_user.j2",
@@ -257,11 +262,14 @@ def design_candidates(
     repair_attempts: int = 1,
     on_event: EventSink | None = None,
     max_parallel_checks: int = 2,
+    on_candidate: Callable[[Candidate], None] | None = None,
 ) -> tuple[tuple[Message, ...], list[Candidate]]:
     """Ask for `samples` candidates, extract and check each, and send failures back for repair.
 
     Returns the designer messages (for the record) and one Candidate per sample, in sample order.
     LLM errors propagate (the caller decides whether a run can go on); candidate faults never do.
+    `on_candidate` gets each candidate as soon as it is final (after its repairs), so a caller can store
+    it before the next one is repaired: a Ctrl-C then loses only the candidate in hand.
     """
     emit = on_event or (lambda *_a, **_k: None)
     messages = designer_messages(card, prompt)
@@ -296,15 +304,16 @@ def design_candidates(
             attempts.append(mark_unchanged(attempts[-1], evaluate_response(repaired.samples[0], checker)))
             emit("candidate_checked", index=index, attempt=round_index + 1, status=attempt_status(attempts[-1]),
                  unchanged=attempts[-1].unchanged)
-        candidates.append(
-            Candidate(
-                id=f"i{iteration}-c{index}",
-                iteration=iteration,
-                index=index,
-                status=attempt_status(attempts[-1]),
-                attempts=tuple(attempts),
-            )
+        candidate = Candidate(
+            id=f"i{iteration}-c{index}",
+            iteration=iteration,
+            index=index,
+            status=attempt_status(attempts[-1]),
+            attempts=tuple(attempts),
         )
+        candidates.append(candidate)
+        if on_candidate is not None:
+            on_candidate(candidate)
     return messages, candidates
 
 

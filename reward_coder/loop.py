@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from reward_coder.analyze import analyze_outcome, term_table
+from reward_coder.budget import BudgetedCompleter, BudgetExceeded  # noqa: F401 - part of the loop's API
 from reward_coder.config import RunConfig
 from reward_coder.critic import review_candidate
 from reward_coder.design import (
@@ -44,6 +45,7 @@ from reward_coder.design import (
     design_candidates,
 )
 from reward_coder.errors import LLMError, RewardCoderError
+from reward_coder.examples import example_for
 from reward_coder.llm.base import Completer
 from reward_coder.prompting import render
 from reward_coder.reflection import guidance, series_table
@@ -59,33 +61,6 @@ from reward_coder.types import CompletionRequest, Message
 EventSink = Callable[..., None]
 HISTORY_CHAR_BUDGET = 6_000
 """About 1,500 tokens of earlier-iteration history in the designer prompt; the newest is kept first."""
-
-
-class BudgetExceeded(RewardCoderError):
-    """The next LLM call could pass --max-cost; the run stops cleanly and can be resumed with a higher limit."""
-
-    exit_code = 3
-
-
-class BudgetedCompleter:
-    """Refuses a call when spending so far plus the largest call seen could pass the limit."""
-
-    def __init__(self, inner: Any, max_cost_usd: float | None) -> None:
-        self.inner = inner
-        self.name = getattr(inner, "name", "budgeted")
-        self.max_cost_usd = max_cost_usd
-        self._largest_call = 0.0
-
-    def complete(self, request: CompletionRequest):
-        spent = float(getattr(self.inner, "total_cost_usd", 0.0))
-        if self.max_cost_usd is not None and spent + self._largest_call > self.max_cost_usd:
-            raise BudgetExceeded(
-                f"LLM spending ${spent:.4f} plus the next call (up to ${self._largest_call:.4f}) would pass "
-                f"--max-cost ${self.max_cost_usd:.4f}; stopped cleanly, resume with a higher --max-cost"
-            )
-        completion = self.inner.complete(request)
-        self._largest_call = max(self._largest_call, completion.cost_usd)
-        return completion
 
 
 @dataclass
@@ -226,9 +201,13 @@ def _design(config: RunConfig, task: Task, services: LoopServices, checker, iter
         instruction=task.instruction, env_description=describe_card(task.card),
         success_description=describe_success(task.success), history=history,
         policy_feedback=policy_feedback, human_feedback=human,
+        example=example_for(task.card) if config.few_shot else None,
     )
+    # the designer is told the algorithm its rewards will train with: the run's --algo when it has one
+    card = task.card if config.algorithm is None else replace(
+        task.card, train=replace(task.card.train, algorithm=run_train_settings(config, task.card)[0]))
     messages, candidates = design_candidates(
-        services.completer, task.card, prompt, checker, samples=config.samples, task_key=task.key,
+        services.completer, card, prompt, checker, samples=config.samples, task_key=task.key,
         iteration=iteration, temperature=config.temperature, repair_attempts=config.repair_attempts,
         on_event=services.on_event,
     )
@@ -266,17 +245,27 @@ def _critic(config: RunConfig, task: Task, services: LoopServices, checker, iter
     return reviewed
 
 
+def run_train_settings(config: RunConfig, card: Any) -> tuple[str, dict[str, Any]]:
+    """(algorithm, hyperparameters) of the run's trainings: the card's, with --algo and --hyperparams applied."""
+    from reward_coder.hyperparams import train_settings
+
+    return train_settings(card.train.algorithm, dict(card.train.hyperparameters), config.algorithm,
+                          config.hyperparameters)
+
+
 def candidate_job(config: RunConfig, task: Task, candidate_id: str, code: str, out_dir: Any, seed: int,
                   eval_seed: int | None = None) -> TrainJob:
-    """The training job of one reward: the card's algorithm, settings and normalization, the run's budget."""
+    """The training job of one reward: the card's algorithm, settings and normalization, the run's budget,
+    with the run's --algo and --hyperparams applied over the card's (reward_coder.hyperparams.train_settings)."""
     card = task.card
     budget = config.total_timesteps or task.total_timesteps
+    algorithm, hyperparameters = run_train_settings(config, card)
     return TrainJob(
         candidate_id=candidate_id, card=card, success=task.success, out_dir=str(out_dir), reward_kind="code",
-        code=code, algorithm=card.train.algorithm, total_timesteps=budget, n_envs=card.train.n_envs, seed=seed,
-        device=config.device, hyperparameters=dict(card.train.hyperparameters),
+        code=code, algorithm=algorithm, total_timesteps=budget, n_envs=card.train.n_envs, seed=seed,
+        device=config.device, hyperparameters=hyperparameters,
         eval_episodes=config.eval_episodes or card.train.eval_episodes,
-        eval_every=max(rollout_size(card.train.algorithm, card.train.n_envs, card.train.hyperparameters), budget // 5),
+        eval_every=max(rollout_size(algorithm, card.train.n_envs, hyperparameters), budget // 5),
         max_episode_steps=card.train.max_episode_steps, allow_unsandboxed=config.allow_unsandboxed,
         normalize_obs=card.train.normalize_obs, normalize_reward=card.train.normalize_reward, eval_seed=eval_seed,
     )
@@ -423,7 +412,7 @@ def _policy_feedback(config: RunConfig, task: Task, candidates: list[Candidate],
             critic_notes=critic_notes.get(candidate.id, []),
         ))
     return render(
-        "feedback_policy.j2", algorithm=task.card.train.algorithm,
+        "feedback_policy.j2", algorithm=run_train_settings(config, task.card)[0],
         timesteps=config.total_timesteps or task.total_timesteps,
         eval_episodes=config.eval_episodes or task.card.train.eval_episodes,
         success_description=describe_success(task.success), candidates=rows,

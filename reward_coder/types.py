@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 # --------------------------------------------------------------------------------------------------
@@ -88,13 +88,23 @@ class Completion:
     tokens_estimated: bool = False
     """True when the token counts were counted from the text with the model's tokenizer because the
     provider reported none or too few (llama.cpp's server counts only the first of n answers)."""
+    retries: tuple[dict[str, Any], ...] = ()
+    """The retries it took, one record each (call, attempt, of, reason, wait_s), in the order they happened;
+    journaled with the exchange. An answer from the cache took none."""
+    cost_unknown: bool = False
+    """True when the model has no known price (run with --allow-unpriced): cost_usd is then 0 but not free."""
+    replay_match: str = ""
+    """How a replayed answer was found: 'exact' (the same prompt was recorded) or 'loose' (an answer recorded
+    for the same purpose, task, iteration and label, but another prompt); '' for a live answer."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Completion:
-        return cls(**{**data, "samples": tuple(data["samples"])})
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
+        return cls(**{**data, "samples": tuple(data["samples"]), "retries": tuple(data.get("retries") or ())})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -111,7 +121,8 @@ class FieldSpec:
     meaning: str
     unit: str
     source: str
-    """How the adapter derives it: e.g. 'obs[0]', 'sim: data.qpos[1]', 'atan2(obs[1], obs[0])'."""
+    """How the adapter derives it: e.g. 'obs[0]', 'sim: data.qpos[1]', 'atan2(obs[1], obs[0])'. Documentation for
+    the families with fields in Python; for family 'declared' the expression itself (reward_coder/envs/expressions.py)."""
     angle: bool = False
     """True for an angle in radians whose value matters modulo 2 pi (a wrapped angle such as pendulum's
     theta, or an orientation about a hinge): its episode statistics are circular, so a pole hanging at
@@ -192,11 +203,38 @@ class DirectionPair:
 
 
 @dataclass(frozen=True)
+class ActionChoice:
+    """One action of a discrete action set: its index is its position in ActionSpec.choices."""
+
+    name: str
+    meaning: str
+
+
+@dataclass(frozen=True)
 class ActionSpec:
+    """The action the reward receives: a float vector in [low, high] (Box), or an action index (Discrete).
+
+    A discrete card names each action (`choices`); the reward then gets an integer batch of indices of
+    shape (n_envs,), and `shape` is (), `low` 0 and `high` the last index.
+    """
+
     shape: tuple[int, ...]
     low: float
     high: float
     description: str
+    choices: tuple[ActionChoice, ...] = ()
+    """The named actions of a Discrete action space, in index order; () for a continuous (Box) action."""
+    neutral: str = ""
+    """Name of the discrete action that does nothing ('no_torque'), used by the 'zero' policy; '' if none."""
+
+    @property
+    def discrete(self) -> bool:
+        return bool(self.choices)
+
+    def neutral_index(self) -> int | None:
+        """Index of the neutral discrete action, None when the card names none."""
+        names = [choice.name for choice in self.choices]
+        return names.index(self.neutral) if self.neutral in names else None
 
 
 @dataclass(frozen=True)

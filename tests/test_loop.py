@@ -347,7 +347,7 @@ def test_when_every_candidate_crashes_in_training_the_feedback_names_the_crash(t
     run_loop(config, task, services, ok_check)
     second = [r for r in scripted.requests if r.purpose == "designer"][1].messages[1].content
     assert "there is no policy to analyse" in second and "Analyse why the policies" not in second
-    assert "### i0-c0\nthe reward failed during training: training stopped at step 100" in second
+    assert "### i0-c0\nthe reward failed during training: training stopped at env step 100" in second
     assert "non-finite reward (NaN)" in second
     summary = services.store.read_json("iterations/0/summary.json")
     assert [c["training"] for c in summary["candidates"]] == ["reward_failed", "reward_failed"]

@@ -5,6 +5,7 @@ Regenerate after an intended change with: UPDATE_GOLDEN=1 .venv/bin/python -m py
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
 import pytest
@@ -16,8 +17,17 @@ GOLDEN = Path(__file__).parent / "golden"
 ENV_TEXT = "A pendulum.\nFields:\n- theta (1,) rad: angle from upright"
 
 CASES = {
-    "designer_system.j2": dict(algorithm="SAC", example_field="theta", action_dim=1, uses_memory=False),
-    "designer_system.memory": dict(algorithm="PPO", example_field="inventory", action_dim=17, uses_memory=True),
+    "designer_system.j2": dict(algorithm="SAC", example_field="theta", action_dim=1, uses_memory=False, example=None,
+                               discrete_actions=0),
+    "designer_system.discrete": dict(algorithm="PPO", example_field="pole_angle", action_dim=1, uses_memory=False,
+                                     example=None, discrete_actions=2),
+    "designer_system.memory": dict(algorithm="PPO", example_field="inventory", action_dim=17, uses_memory=True,
+                                   example=None, discrete_actions=0),
+    "designer_system.example": dict(
+        algorithm="PPO", example_field="theta", action_dim=1, uses_memory=False, discrete_actions=0,
+        example=SimpleNamespace(env_id="MountainCarContinuous-v0", instruction="Drive the car up to the flag.",
+                                code="def compute_reward(state, action, next_state):\n    return next_state.height, {}\n"),
+    ),
     "designer_user.j2": dict(
         instruction="Swing the pendulum up and keep it upright.",
         env_description=ENV_TEXT,
@@ -39,7 +49,8 @@ CASES = {
     ),
     "feedback_execution.j2": dict(
         summary="It failed the checks run on real states of the environment.",
-        issues=["line 4: unknown field 'angle' (unknown-field)"],
+        issues=["line 4: unknown field 'angle' (unknown-field)",
+                'line 7: compute_reward raised KeyError with the message (program output) "\'angle\'" (runtime-error)'],
         warnings=["[term 'bonus'] is 0.0 on all 256 sampled states (constant-term)"],
         repeated=None,
     ),
@@ -51,7 +62,7 @@ CASES = {
     "feedback_untrained.j2": dict(
         candidates=[
             dict(name="i0-c0", stage="failed the checks on real states",
-                 failure="line 5: compute_reward raised KeyError (runtime-error)", check_warnings=[], critic_notes=[]),
+                 failure='line 5: compute_reward raised KeyError with the message (program output) "\'x\'" (runtime-error)', check_warnings=[], critic_notes=[]),
             dict(name="i0-c1", stage="the reward failed during training",
                  failure="training stopped at step 100: the reward failed (non-finite reward (NaN))",
                  check_warnings=["[term 'bonus'] is 0.0 on all 512 sampled states (constant-term)"],

@@ -39,13 +39,20 @@ _TASK_SECTION = re.compile(r"^## Task\n(.+?)\n\n## ", re.DOTALL | re.MULTILINE)
 
 def read_journal(path: Path) -> list[dict[str, Any]]:
     """The records of a journal file, one per line (blank lines skipped)."""
+    from reward_coder.errors import ConfigError
+    from reward_coder.textfile import REPLAY_MAX_BYTES, read_text_file
+
     records = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    text = read_text_file(path, "journal", limit_bytes=REPLAY_MAX_BYTES)
+    for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{number} is not a JSON line ({err.msg})") from None
+                raise ConfigError(f"{path}:{number} is not a JSON line ({err.msg})") from None
+            if not isinstance(record, dict):
+                raise ConfigError(f"{path}:{number} is not a journal record (a JSON object)")
+            records.append(record)
     return records
 
 
@@ -64,7 +71,9 @@ def journal_task_key(records: Sequence[dict[str, Any]]) -> str:
     for record in records:
         if record.get("task_key"):
             return str(record["task_key"])
-    raise ValueError("the journal names no task_key; pass --task CARD/TASK (or a card id)")
+    from reward_coder.errors import ConfigError
+
+    raise ConfigError("the journal names no task_key; pass --task CARD/TASK (or a card id)")
 
 
 def journal_instruction(records: Sequence[dict[str, Any]]) -> str | None:

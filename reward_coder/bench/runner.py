@@ -82,6 +82,17 @@ def default_folder(suite: Suite, now: float | None = None) -> Path:
     return Path("runs") / f"bench__{slug(suite.name)}__{stamp}"
 
 
+def suite_train_settings(suite: Suite, card: Any) -> tuple[str, dict[str, Any]]:
+    """(algorithm, hyperparameters) of a task's jobs: the suite's hyperparameters, else the card's when the
+    suite trains the card's algorithm (SB3's defaults for another), then `bench --hyperparams` over them."""
+    from reward_coder.hyperparams import train_settings
+
+    if suite.hyperparameters is not None:
+        return train_settings(suite.algorithm, dict(suite.hyperparameters), None, suite.hyperparameter_overrides)
+    return train_settings(card.train.algorithm, dict(card.train.hyperparameters), suite.algorithm,
+                          suite.hyperparameter_overrides)
+
+
 def plan_jobs(suite: Suite, folder: Path, *, allow_unsandboxed: bool = False, device: str = "cpu",
               tensorboard: bool = False) -> list[BenchJob]:
     """Every (task, method, seed) job of the suite, in the order they are submitted (seed-major, so an
@@ -93,9 +104,9 @@ def plan_jobs(suite: Suite, folder: Path, *, allow_unsandboxed: bool = False, de
     for seed in suite.seeds:
         for task in suite.tasks:
             card, spec = resolve_task(task)
-            hyperparameters = dict(card.train.hyperparameters if suite.hyperparameters is None else suite.hyperparameters)
+            algorithm, hyperparameters = suite_train_settings(suite, card)
             base = dict(
-                card=card, success=spec.success, algorithm=suite.algorithm, total_timesteps=suite.total_timesteps,
+                card=card, success=spec.success, algorithm=algorithm, total_timesteps=suite.total_timesteps,
                 n_envs=suite.n_envs, seed=seed, device=device, hyperparameters=hyperparameters,
                 eval_episodes=suite.eval_episodes, eval_every=suite.eval_interval,
                 max_episode_steps=suite.max_episode_steps, allow_unsandboxed=allow_unsandboxed,
@@ -129,7 +140,7 @@ def open_bench_folder(suite: Suite, folder: Path) -> RunStore:
     store = RunStore.create(folder)
     store.acquire("bench")
     if store.exists("suite.json"):
-        previous = Suite.from_dict(store.read_json("suite.json"))
+        previous = load_bench_folder(folder)
         if previous.fingerprint() != suite.fingerprint():
             raise ConfigError(
                 f"bench folder {folder} holds results of a different suite ('{previous.name}' with other tasks, "
@@ -152,7 +163,14 @@ def load_bench_folder(folder: Path) -> Suite:
     path = Path(folder) / "suite.json"
     if not path.is_file():
         raise ConfigError(f"'{folder}' is not a bench folder (it has no suite.json)")
-    return Suite.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    from reward_coder.textfile import read_json_file
+
+    data = read_json_file(path, "bench suite record")
+    try:
+        return Suite.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ConfigError(f"bench suite record {path}: is not a suite this version can read; "
+                          "start a new bench folder with --out") from None
 
 
 def run_suite(

@@ -173,11 +173,13 @@ def study_folder(folder) -> dict[str, Any]:
     records = [store.read_json(f"outcomes/{path.name}") for path in sorted((folder / "outcomes").glob("*.json"))]
 
     def budgets_of(task: str) -> Sequence[int]:
+        from reward_coder.bench.runner import suite_train_settings
+
         card, _ = resolve_task(task)
-        hyperparameters = card.train.hyperparameters if suite.hyperparameters is None else suite.hyperparameters
+        algorithm, hyperparameters = suite_train_settings(suite, card)  # what the jobs trained with
         n = sum(1 for reward in suite.rewards if reward.for_task(task) is not None)
         return HalvingPlan.make(suite.total_timesteps, n, granularity=rollout_size(
-            suite.algorithm, suite.n_envs, dict(hyperparameters))).budgets
+            algorithm, suite.n_envs, hyperparameters)).budgets
 
     def success_of(task: str) -> SuccessSpec:
         return resolve_task(task)[1].success

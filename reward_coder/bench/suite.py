@@ -98,6 +98,9 @@ class Suite:
     rewards: tuple[RewardUnderTest, ...] = ()
     normalize: bool | None = None
     """VecNormalize observations and the reward being trained, for every method alike; None: each card's own."""
+    hyperparameter_overrides: dict[str, Any] | None = None
+    """`bench --hyperparams`: applied over each task's hyperparameters (reward_coder.hyperparams.train_settings);
+    None: none given."""
     description: str = ""
     source: str = ""
     """The file the suite was read from."""
@@ -127,6 +130,8 @@ class Suite:
         payload = {k: v for k, v in self.to_dict().items() if k not in ("name", "description", "source")}
         if payload.get("normalize") is None:  # absent in suites written before the key existed
             payload.pop("normalize", None)
+        if not payload.get("hyperparameter_overrides"):  # likewise
+            payload.pop("hyperparameter_overrides", None)
         for reward in payload["rewards"]:
             for entry in reward["entries"]:
                 entry.pop("source", None)
@@ -152,11 +157,12 @@ def find_suite(name: str) -> Path:
 
 def load_suite(name: str | Path) -> Suite:
     """Read, validate and resolve a suite (a path or a packaged name); raises a one-line ConfigError."""
+    from reward_coder.textfile import SUITE_MAX_BYTES
     from reward_coder.yamlfile import read_yaml
 
     path = find_suite(str(name))
     where = f"suite {path}"
-    raw = read_yaml(path, "suite", ConfigError)
+    raw = read_yaml(path, "suite", ConfigError, limit_bytes=SUITE_MAX_BYTES)
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: must be a mapping with keys {', '.join(k for k, r in _KEYS.items() if r)}")
     return parse_suite(raw, path)
@@ -198,13 +204,17 @@ def parse_suite(raw: dict[str, Any], path: Path) -> Suite:
         except ConfigError as err:
             raise fail("tasks", f"names '{task}', which is not a known task: {err}") from None
     seeds = raw["seeds"]
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise fail("seeds", f"must be a non-empty list of whole numbers, e.g. [0, 1, 2], got {seeds!r}")
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                                                           for s in seeds):
+        raise fail("seeds", f"must be a non-empty list of whole numbers >= 0, e.g. [0, 1, 2], got {seeds!r}")
     if len(set(seeds)) != len(seeds):
         raise fail("seeds", "repeats a seed")
     algorithm = raw["algorithm"]
-    if not isinstance(algorithm, str) or algorithm.upper() not in ("PPO", "SAC", "TD3", "A2C", "DDPG"):
-        raise fail("algorithm", f"must be one of PPO, SAC, TD3, A2C, DDPG, got {algorithm!r}")
+    from reward_coder.hyperparams import ALGORITHMS
+
+    if not isinstance(algorithm, str) or algorithm.upper() not in ALGORITHMS:
+        raise fail("algorithm", f"must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+    check_suite_algorithm(algorithm, tasks, lambda problem: fail("algorithm", problem))
     hyperparameters = raw.get("hyperparameters")
     if hyperparameters is not None and not isinstance(hyperparameters, dict):
         raise fail("hyperparameters", "must be a mapping of SB3 keyword arguments")
@@ -234,6 +244,18 @@ def parse_suite(raw: dict[str, Any], path: Path) -> Suite:
         normalize=normalize,
         source=str(path),
     )
+
+
+def check_suite_algorithm(algorithm: str, tasks: Any, fail: Callable[[str], ConfigError]) -> None:
+    """Raise `fail(problem)` when `algorithm` cannot act on one of the tasks' cards (SAC on discrete actions, ...)."""
+    from reward_coder.envs import resolve_task
+    from reward_coder.hyperparams import action_space_problem
+
+    for task in tasks:
+        card, _spec = resolve_task(task)
+        problem = action_space_problem(algorithm, card.action.discrete)
+        if problem is not None:
+            raise fail(f"{problem} (task '{task}')")
 
 
 def _resolve_path(text: str, suite_path: Path) -> Path:

@@ -17,7 +17,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from reward_coder.cli.common import console, err_console, user_errors
+from reward_coder.cli.common import WORKERS_MAX, console, err_console, out_target, user_errors
+from reward_coder.cli.knobs import AlgoOption, HyperparamsOption
 from reward_coder.errors import ConfigError
 
 BUILTIN = ("overhead", "selection", "answers")
@@ -49,15 +50,20 @@ def bench(
     steps: Annotated[int, typer.Option(min=10, help="overhead: vectorized steps per measurement.")] = 2_000,
     train_steps: Annotated[int, typer.Option(min=0, help="overhead: PPO steps per training measurement (0: skip).")] = 0,
     repeats: Annotated[int, typer.Option(min=1, max=20, help="overhead: repetitions.")] = 3,
-    out: Annotated[Optional[Path], typer.Option(help=(
+    out: Annotated[Optional[Path], typer.Option(callback=out_target, help=(
         "overhead: JSON file (default runs/bench__overhead__<time>.json); suite: bench folder "
         "(default runs/bench__<suite>__<time>/; an existing one of the same suite is resumed)."))] = None,
-    workers: Annotated[int, typer.Option(min=0, help="suite: training processes in parallel (0: one per core).")] = 0,
+    workers: Annotated[int, typer.Option(min=0, max=WORKERS_MAX, help="suite: training processes in parallel (0: one per core).")] = 0,
     allow_unsandboxed: Annotated[bool, typer.Option(help="suite, answers: run reward code without OS isolation if none is available.")] = False,
     task: Annotated[Optional[str], typer.Option("--task", "-t", help=(
         "answers: check against this task CARD/TASK or card id (default: each journal's own task_key)."))] = None,
+    algo: AlgoOption = None,
+    hyperparams: HyperparamsOption = None,
 ) -> None:
     """Benchmark, comparing against baselines in the same run, and write the figures to files."""
+    if (algo is not None or hyperparams is not None) and (name in BUILTIN or not _is_suite(name)):
+        raise ConfigError("--algo and --hyperparams apply to a suite (`reward-coder bench SUITE --algo SAC`), "
+                          f"not to 'bench {name}'")
     if name == "selection":
         _selection(paths[0] if paths else None)
     elif name == "answers":
@@ -65,7 +71,7 @@ def bench(
     elif name in BUILTIN:
         _overhead(name, env, n_envs, steps, train_steps, repeats, out)
     elif _is_suite(name):
-        _suite(name, out, workers, allow_unsandboxed)
+        _suite(name, out, workers, allow_unsandboxed, algo, hyperparams)
     else:
         from reward_coder.bench.suite import packaged_suites
 
@@ -75,7 +81,8 @@ def bench(
         )
 
 
-def _suite(name: str, out: Path | None, workers: int, allow_unsandboxed: bool) -> None:
+def _suite(name: str, out: Path | None, workers: int, allow_unsandboxed: bool, algo: str | None = None,
+           hyperparams: str | None = None) -> None:
     from reward_coder.bench.runner import default_folder, load_bench_folder, run_suite
     from reward_coder.bench.score import FAILURE_LABELS, left_out, markdown_table
     from reward_coder.bench.suite import load_suite
@@ -85,8 +92,11 @@ def _suite(name: str, out: Path | None, workers: int, allow_unsandboxed: bool) -
         suite, folder = load_bench_folder(path), path
         if out is not None and out.resolve() != path.resolve():
             raise ConfigError("a bench folder resumes in place; leave out --out")
+        if algo is not None or hyperparams is not None:
+            raise ConfigError("a bench folder resumes with the algorithm and hyperparameters it started with "
+                              "(suite.json); leave out --algo and --hyperparams")
     else:
-        suite = load_suite(name)
+        suite = _with_knobs(load_suite(name), algo, hyperparams)
         folder = out or default_folder(suite)
     err_console.print(f"bench '{suite.name}': {len(suite.tasks)} tasks x {len(suite.methods)} methods x "
                       f"{len(suite.seeds)} seeds, {suite.total_timesteps:,} steps each -> {folder}", highlight=False)
@@ -101,6 +111,29 @@ def _suite(name: str, out: Path | None, workers: int, allow_unsandboxed: bool) -
                       highlight=False, soft_wrap=True)
     console.print(f"{result.trained} runs trained, {result.skipped} already done, {time.monotonic() - started:.0f} s; "
                   f"results in {folder}/results.csv and {folder}/report.html", highlight=False, soft_wrap=True)
+
+
+def _with_knobs(suite, algo: str | None, hyperparams: str | None):
+    """The suite with `--algo` and `--hyperparams` applied (recorded in its suite.json), each task's
+    resulting setup checked against SB3 (names, and the action space for --algo) before anything trains."""
+    from dataclasses import replace
+
+    from reward_coder.bench.runner import suite_train_settings
+    from reward_coder.bench.suite import check_suite_algorithm
+    from reward_coder.envs import resolve_task
+    from reward_coder.hyperparams import parse_algorithm, parse_hyperparameters
+    from reward_coder.train.knobs import check_hyperparameters
+
+    if algo is None and hyperparams is None:
+        return suite
+    algorithm, overrides = parse_algorithm(algo), parse_hyperparameters(hyperparams)
+    suite = replace(suite, algorithm=algorithm or suite.algorithm, hyperparameter_overrides=overrides or None)
+    check_suite_algorithm(suite.algorithm, suite.tasks, lambda problem: ConfigError(f"--algo {suite.algorithm}: {problem}"))
+    for task in suite.tasks:
+        card, _spec = resolve_task(task)
+        chosen, hyperparameters = suite_train_settings(suite, card)
+        check_hyperparameters(chosen, hyperparameters, f"bench task '{task}' (train: {chosen}, with --algo/--hyperparams)")
+    return suite
 
 
 def _answers(journals: list[Path], task: str | None, out: Path | None, allow_unsandboxed: bool) -> None:

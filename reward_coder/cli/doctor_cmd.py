@@ -11,6 +11,36 @@ import typer
 from reward_coder.cli.common import console, user_errors
 
 
+DOCTOR_PROVIDERS = (
+    ("openai", "gpt-4o"),
+    ("anthropic", "anthropic/claude-sonnet-4-5"),
+    ("gemini", "gemini/gemini-2.0-flash"),
+    ("azure", "azure/<deployment>"),
+    ("bedrock", "bedrock/anthropic.claude-3-sonnet-20240229-v1:0"),
+    ("vertex_ai", "vertex_ai/gemini-2.0-flash"),
+    ("groq", "groq/llama-3.1-8b-instant"),
+    ("mistral", "mistral/codestral-latest"),
+    ("deepseek", "deepseek/deepseek-coder"),
+    ("openrouter", "openrouter/<vendor>/<model>"),
+    ("together_ai", "together_ai/<vendor>/<model>"),
+)
+"""Providers `doctor` checks, each with a model string of it; any other litellm provider works the same way."""
+
+
+def provider_keys() -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """Providers whose credentials are set, and the others with the variables litellm says they lack."""
+    from reward_coder.llm.routing import missing_variables
+
+    ready, missing = [], []
+    for provider, model in DOCTOR_PROVIDERS:
+        names = missing_variables(model)
+        if names:
+            missing.append((provider, names))
+        else:
+            ready.append(provider)
+    return ready, missing
+
+
 @user_errors
 def doctor() -> None:
     """Report the sandbox in force, the compute device and optional extras."""
@@ -36,8 +66,11 @@ def doctor() -> None:
     for extra, module in [("metaworld", "metaworld"), ("crafter", "crafter"), ("ray", "ray"), ("minedojo", "minedojo")]:
         present = importlib.util.find_spec(module) is not None
         console.print(f"extra {extra}: {'installed' if present else 'not installed'}")
-    keys = [k for k in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY") if os.environ.get(k)]
-    console.print(f"LLM keys set: {', '.join(keys) if keys else 'none (use --model replay:PATH or ollama/...)'}")
+    ready, missing = provider_keys()
+    console.print(f"LLM providers with keys: {', '.join(ready) if ready else 'none (use --model replay:PATH, ollama/... or --api-base)'}",
+                  highlight=False, soft_wrap=True)
+    for provider, names in missing:
+        console.print(f"  {provider}: not set: {', '.join(names)}", highlight=False, soft_wrap=True)
     console.print(f"MUJOCO_GL: {os.environ.get('MUJOCO_GL', 'unset')}; ffmpeg: {'yes' if shutil.which('ffmpeg') else 'via imageio-ffmpeg if installed'}")
     if status.level == "none" or not health.worker_ok:
         raise typer.Exit(1)

@@ -7,15 +7,16 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from reward_coder.cli.common import console, user_errors
+from reward_coder.cli.common import user_errors
+from reward_coder.cli.tables import PlainOption, print_table
 
 app = typer.Typer(help="List env cards and show what the LLM is told about an environment.", invoke_without_command=True)
 
 
 @app.callback()
 @user_errors
-def list_envs(ctx: typer.Context) -> None:
-    """List the env cards and their named tasks."""
+def list_envs(ctx: typer.Context, plain: PlainOption = False) -> None:
+    """List the env cards, their action space and their named tasks (never cut, also into a pipe)."""
     if ctx.invoked_subcommand is not None:
         return
     from reward_coder.envs import list_cards
@@ -24,10 +25,14 @@ def list_envs(ctx: typer.Context) -> None:
     table.add_column("card")
     table.add_column("gymnasium id")
     table.add_column("fields", justify="right")
+    table.add_column("action")
     table.add_column("tasks")
     for card in list_cards():
-        table.add_row(card.id, card.env_id, str(len(card.fields)), ", ".join(f"{card.id}/{t.name}" for t in card.tasks))
-    console.print(table)
+        action = (f"{len(card.action.choices)} discrete" if card.action.discrete
+                  else "box " + "x".join(map(str, card.action.shape)))
+        table.add_row(card.id, card.env_id, str(len(card.fields)), action,
+                      ", ".join(f"{card.id}/{t.name}" for t in card.tasks))
+    print_table(table, plain=plain)
 
 
 @app.command("show")

@@ -9,8 +9,9 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from reward_coder.cli.common import console, err_console, user_errors
-from reward_coder.errors import ConfigError
+from reward_coder.cli.common import console, err_console, out_target, user_errors
+from reward_coder.cli.tables import PlainOption
+from reward_coder.errors import write_failure
 
 
 def _size(size: int) -> str:
@@ -20,7 +21,7 @@ def _size(size: int) -> str:
 @user_errors
 def report(
     run_dir: Annotated[Path, typer.Argument(help="The run folder, runs/<run-id>.")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file to write (default RUN/report.html).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", callback=out_target, help="HTML file to write (default RUN/report.html).")] = None,
     no_video: Annotated[bool, typer.Option("--no-video", help="Skip the winner's rollout video (faster).")] = False,
 ) -> None:
     """Write an HTML report of a run: curves, reward terms, code diffs, critic and analyzer, the winner's video.
@@ -37,7 +38,7 @@ def report(
         store = RunStore(run_dir)
         written = store.write_text("report.html", built.html)
         for name, payload in built.attachments.items():
-            store.path(name).write_bytes(payload)
+            store.write_bytes(name, payload)
     else:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +46,7 @@ def report(
             for name, payload in built.attachments.items():
                 (out.parent / name).write_bytes(payload)
         except OSError as err:
-            raise ConfigError(f"could not write '{out}': {err.strerror or err}; choose another --out") from None
+            raise write_failure(out, err) from None
         written = out
     if built.video_note and not no_video:
         err_console.print(f"[yellow]no video[/]: {built.video_note}", highlight=False, soft_wrap=True)
@@ -57,8 +58,10 @@ def report(
 @user_errors
 def runs(
     folder: Annotated[Path, typer.Option("--dir", "-d", help="Folder that holds run folders.")] = Path("runs"),
+    plain: PlainOption = False,
 ) -> None:
     """List runs with their task, status, best success and LLM cost, newest first."""
+    from reward_coder.cli.tables import print_table
     from reward_coder.report.runs import list_runs
 
     found = list_runs(folder)
@@ -82,6 +85,6 @@ def runs(
             run.path.name, task, f"[{colours.get(run.status, 'white')}]{run.status}[/]",
             f"{run.iterations_done}{planned}", run.best_candidate or "-",
             run.best_figure,
-            f"${run.cost_usd:.4f}", started,
+            f"${run.cost_usd:.4f}" + (" + ?" if run.cost_unknown else ""), started,
         )
-    console.print(table)
+    print_table(table, plain=plain)

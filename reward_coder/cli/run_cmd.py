@@ -10,11 +10,15 @@ import typer
 from rich.table import Table
 
 from reward_coder.cli.common import console, err_console, fail, user_errors
-from reward_coder.cli.common import MaxTokensOption, SplitSamplesOption, TimeoutOption, llm_settings
+from reward_coder.cli.common import MaxTokensOption, RetriesOption, SplitSamplesOption, TimeoutOption, llm_settings
+from reward_coder.cli.common import AllowUnpricedOption, PriceOption, check_llm, pricing_settings
+from reward_coder.cli.common import SEED_MAX, WORKERS_MAX, finite, finite_positive, http_url, http_url_or_empty, out_folder
+from reward_coder.cli.knobs import AlgoOption, HyperparamsOption, knob_settings
 from reward_coder.cli.progress import ProgressPrinter
 from reward_coder.config import RunConfig
 from reward_coder.errors import ConfigError
 from reward_coder.store import RunStore, make_run_id
+from reward_coder.textfile import check_text_length
 
 DEMO_TASK = "pendulum/swing-up"
 NOTHING_TRAINED_EXIT_CODE = 4
@@ -23,17 +27,23 @@ NOTHING_TRAINED_EXIT_CODE = 4
 
 def _services(config: RunConfig, store: RunStore, printer: ProgressPrinter, executor: str, address: str | None,
               interactive: bool):
-    from reward_coder.llm import JournalingCompleter, make_completer
+    from reward_coder.llm import JournalingCompleter, journaled_answers, make_completer
+    from reward_coder.llm.journal import journaled_cost
     from reward_coder.loop import BudgetedCompleter, LoopServices
     from reward_coder.train.executor import make_executor
 
     journal = JournalingCompleter(
         make_completer(config.model, api_base=config.api_base, cache_dir=store.path("llm_cache"),
                        max_retries=config.llm_retries, timeout_s=config.llm_timeout_s,
-                       max_tokens=config.llm_max_tokens, split_samples=config.llm_split_samples),
+                       max_tokens=config.llm_max_tokens, split_samples=config.llm_split_samples,
+                       on_retry=lambda note: printer("llm_retry", **note),
+                       price_per_1k_tokens=config.llm_price_per_1k_tokens, allow_unpriced=config.llm_allow_unpriced),
         sink=lambda record: store.append_jsonl("llm_journal.jsonl", record),
+        # a resume redoes the phase it was killed in: answers already journaled are not journaled twice
+        journaled=journaled_answers(store.path("llm_journal.jsonl")),
     )
-    completer = BudgetedCompleter(journal, config.max_cost_usd)
+    spent_before, _ = journaled_cost(store.path("llm_journal.jsonl"))
+    completer = BudgetedCompleter(journal, config.max_cost_usd, spent_before=spent_before)
     return LoopServices(
         completer=completer, executor=make_executor(executor, config.workers, address), store=store,
         on_event=printer, ask_feedback=_ask_feedback if interactive else None,
@@ -67,7 +77,8 @@ def _preflight(config: RunConfig, task, folder: Path) -> None:
     from reward_coder.train.preflight import preflight_job
 
     job = candidate_job(config, task, "preflight", "", folder, config.seed)
-    preflight_job(job, folder, source=f"card '{task.card.id}' (train: {task.card.train.algorithm})")
+    given = ", with --algo/--hyperparams" if config.algorithm or config.hyperparameters else ""
+    preflight_job(job, folder, source=f"card '{task.card.id}' (train: {job.algorithm}{given})")
 
 
 def _execute_locked(config: RunConfig, store: RunStore, task, *, progress: str, executor: str,
@@ -129,6 +140,17 @@ def candidate_note(c: dict[str, Any], best_candidate: str | None) -> str:
     return note[:160]
 
 
+def describe_cost(store: RunStore, session_cost: float) -> str:
+    """This session's and the whole run's LLM cost, and how many answers had no known price."""
+    from reward_coder.llm.journal import journaled_cost
+
+    total, unknown = journaled_cost(store.path("llm_journal.jsonl"))
+    text = f"${session_cost:.4f} this session, ${total:.4f} for the whole run"
+    if unknown:
+        text += f" (plus {unknown} answer(s) of a model with no known price: the true cost is unknown)"
+    return text
+
+
 def _print_result(store: RunStore, state: dict[str, Any], cost: float) -> bool:
     """Print the table of every candidate of the run; return whether any candidate trained."""
     table = Table(title=f"run {store.root.name}")
@@ -139,17 +161,20 @@ def _print_result(store: RunStore, state: dict[str, Any], cost: float) -> bool:
         summary = store.read_json(f"iterations/{iteration}/summary.json")
         for c in summary["candidates"]:
             trained = trained or c.get("training") == "ok"
-            success = f"{c['success_rate']:.2f}" if c["success_rate"] is not None else "-"
+            # a candidate that did not train has no success rate (its outcome says 0.0): '-', and the note says why
+            success = f"{c['success_rate']:.2f}" if c["success_rate"] is not None and c.get("training") == "ok" else "-"
             table.add_row(str(iteration), c["id"], c["status"], c["training"] or "-", success,
                           candidate_note(c, summary["best_candidate"]))
-    console.print(table)
+    from reward_coder.cli.tables import print_table
+
+    print_table(table)  # into a pipe or a file, drawn as wide as its cells: no note is cut
     best = state.get("best")
     if best:
         console.print(f"best reward: {best['candidate']} (iteration {best['iteration']}) -> {store.root / 'best.py'}")
         console.print("  " + describe_best(best), highlight=False)
     else:
         console.print("no candidate was trained successfully; the note of each says why")
-    console.print(f"LLM cost this session: ${cost:.4f}; everything is in {store.root}/")
+    console.print(f"LLM cost: {describe_cost(store, cost)}; everything is in {store.root}/", highlight=False)
     return trained
 
 
@@ -166,23 +191,29 @@ def run(
     finalists: Annotated[int, typer.Option(min=0, max=16, help="Best rewards retrained on fresh seeds at the end (0: none).")] = 2,
     final_seeds: Annotated[int, typer.Option(min=0, max=32, help="Fresh training seeds per finalist; best.json reports their mean, std and 95% interval.")] = 3,
     no_critic: Annotated[bool, typer.Option("--no-critic", help="Skip the critic review.")] = False,
+    no_example: Annotated[bool, typer.Option("--no-example", help="Leave out the few-shot example (a complete reward for another env of the same family) from the designer prompt.")] = False,
     llm_analysis: Annotated[bool, typer.Option("--llm-analysis", help="Also have the LLM diagnose each trained policy from the measurements.")] = False,
     interactive: Annotated[bool, typer.Option("--interactive", help="Ask for feedback after each iteration.")] = False,
-    max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="Stop cleanly before LLM spending passes this (USD).")] = None,
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", callback=finite_positive, help="Stop cleanly before LLM spending passes this (USD).")] = None,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
-    workers: Annotated[int, typer.Option(help="Candidates trained side by side (0: one per core).")] = 0,
+    workers: Annotated[int, typer.Option(min=0, max=WORKERS_MAX, help="Candidates trained side by side (0: one per core).")] = 0,
     executor: Annotated[str, typer.Option(help="local (process pool), inline, or ray.")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster address for --executor ray.")] = None,
-    seed: Annotated[int, typer.Option()] = 0,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (default runs/<run-id>).")] = None,
-    api_base: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL.")] = None,
-    retries: Annotated[int, typer.Option(min=0, max=10, help="LLM retries on rate limits, 5xx and timeouts.")] = 4,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX)] = 0,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", callback=out_folder, help="Run folder (default runs/<run-id>).")] = None,
+    api_base: Annotated[Optional[str], typer.Option(callback=http_url, help="OpenAI-compatible base URL.")] = None,
+    retries: RetriesOption = 8,
     max_tokens: MaxTokensOption = None,
     split_samples: SplitSamplesOption = None,
     timeout: TimeoutOption = 120.0,
+    temperature: Annotated[float, typer.Option(min=0.0, max=2.0, help="Sampling temperature of the designer (diversity between the K candidates).")] = 1.0,
+    price_per_1k_tokens: PriceOption = None,
+    allow_unpriced: AllowUnpricedOption = False,
     progress: Annotated[str, typer.Option(help="text, quiet or json (JSON lines on stdout).")] = "text",
     allow_unsandboxed: Annotated[bool, typer.Option("--allow-unsandboxed")] = False,
     strict_direction: Annotated[bool, typer.Option("--strict-direction", help="Do not train a candidate that prefers the card's known-bad reference states (else a warning).")] = False,
+    algo: AlgoOption = None,
+    hyperparams: HyperparamsOption = None,
 ) -> None:
     """Design, check, critique, train, evaluate and refine reward functions for a task."""
     from reward_coder.tasks import resolve_task
@@ -197,9 +228,12 @@ def run(
         seed=seed, total_timesteps=timesteps, eval_episodes=eval_episodes, device=device, workers=workers,
         max_cost_usd=max_cost, allow_unsandboxed=allow_unsandboxed, llm_retries=retries,
         **llm_settings(model, api_base, max_tokens, split_samples, timeout),
+        **pricing_settings(price_per_1k_tokens, allow_unpriced), temperature=temperature, few_shot=not no_example,
         finalists=finalists, final_seeds=final_seeds, strict_direction=strict_direction,
+        **knob_settings(algo, hyperparams),
     )
     folder = out or Path("runs") / make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed)
+    check_llm(config)
     _preflight(config, resolved, folder)  # before the folder exists: a setup that cannot train leaves nothing
     store = RunStore.create(folder)
     if store.exists("state.json"):
@@ -213,7 +247,12 @@ def _open_run(run_dir: Path) -> tuple[RunStore, RunConfig]:
     if not store.exists("config.json"):
         raise ConfigError(f"'{run_dir}' is not a run folder (no config.json); list runs with `ls runs/`")
     store.acquire(_command())
-    return store, RunConfig.from_dict(store.read_json("config.json"))
+    data = store.read_json("config.json")
+    try:
+        return store, RunConfig.from_dict(data)
+    except (TypeError, ValueError, AttributeError):
+        raise ConfigError(f"'{run_dir}/config.json' is not a run configuration this version can read; "
+                          "was it edited by hand?") from None
 
 
 def _task_of(store: RunStore, config: RunConfig):
@@ -221,21 +260,78 @@ def _task_of(store: RunStore, config: RunConfig):
     from reward_coder.tasks import resolve_task, task_from_record
 
     if store.exists("task.json"):
-        return task_from_record(store.read_json("task.json"))
+        record = store.read_json("task.json")
+        try:
+            return task_from_record(record)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise ConfigError(f"'{store.root}/task.json' is not a task record this version can read; "
+                              "was it edited by hand?") from None
     return resolve_task(config.task or None, config.instruction, config.env)
+
+
+NewModelOption = Annotated[Optional[str], typer.Option("--model", "-m", help="Continue with another model (default: the run's).")]
+NewApiBaseOption = Annotated[Optional[str], typer.Option("--api-base", callback=http_url_or_empty, help="Continue against another endpoint (default: the run's).")]
+NewRetriesOption = Annotated[Optional[int], typer.Option("--retries", min=0, max=20, help="New LLM retry limit (default: the run's).")]
+NewTimeoutOption = Annotated[Optional[float], typer.Option("--timeout", min=1.0, callback=finite, help="New LLM call timeout in seconds (default: the run's).")]
+NewAllowUnpricedOption = Annotated[Optional[bool], typer.Option("--allow-unpriced/--no-allow-unpriced", show_default=False, help="Change whether a model with no known price may run (default: the run's).")]
+
+
+def _with_llm_changes(config: RunConfig, model: str | None, api_base: str | None, retries: int | None,
+                      timeout: float | None, price: str | None = None, allow_unpriced: bool | None = None) -> RunConfig:
+    """The run's config with the LLM settings given to `resume`/`refine`; the rest stays as it was.
+
+    The changed settings are checked now (unknown model, missing key, no price), and the split-samples
+    choice is made again for a new endpoint, as `run` would make it.
+    """
+    from reward_coder.llm import split_samples_by_default
+
+    changes: dict[str, Any] = {}
+    if model is not None:
+        changes["model"] = model.strip()
+    if api_base is not None:
+        changes["api_base"] = api_base.strip() or None
+    if changes:
+        new_model, new_base = changes.get("model", config.model), changes.get("api_base", config.api_base)
+        changes["llm_split_samples"] = split_samples_by_default(new_model, new_base)
+    if retries is not None:
+        changes["llm_retries"] = retries
+    if timeout is not None:
+        changes["llm_timeout_s"] = float(timeout)
+    if price is not None:
+        changes["llm_price_per_1k_tokens"] = pricing_settings(price, False)["llm_price_per_1k_tokens"]
+    if allow_unpriced is not None:
+        changes["llm_allow_unpriced"] = allow_unpriced
+    if not changes:
+        return config
+    changed = config.with_changes(**changes)
+    check_llm(changed)
+    return changed
 
 
 @user_errors
 def resume(
     run_dir: Annotated[Path, typer.Argument(help="The run folder, runs/<run-id>.")],
-    max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="New LLM spending limit (USD).")] = None,
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", callback=finite_positive, help="New LLM spending limit (USD).")] = None,
+    model: NewModelOption = None,
+    api_base: NewApiBaseOption = None,
+    retries: NewRetriesOption = None,
+    timeout: NewTimeoutOption = None,
+    price_per_1k_tokens: PriceOption = None,
+    allow_unpriced: NewAllowUnpricedOption = None,
     progress: Annotated[str, typer.Option()] = "text",
     executor: Annotated[str, typer.Option()] = "local",
 ) -> None:
-    """Continue a run after a crash, Ctrl-C or a spent budget, without redoing finished work."""
+    """Continue a run after a crash, Ctrl-C or a spent budget, without redoing finished work.
+
+    --model, --api-base, --retries and --timeout change how the rest of the run asks the LLM (an endpoint
+    that moved, a flaky server); config.json records the new settings.
+    """
     store, config = _open_run(run_dir)
+    changed = _with_llm_changes(config, model, api_base, retries, timeout, price_per_1k_tokens, allow_unpriced)
     if max_cost is not None:
-        config = config.with_changes(max_cost_usd=max_cost)
+        changed = changed.with_changes(max_cost_usd=max_cost)
+    if changed != config:
+        config = changed
         store.write_json("config.json", config)
     _execute(config, store, _task_of(store, config), progress=progress, executor=executor, address=None, interactive=False)
 
@@ -244,26 +340,38 @@ def resume(
 def refine(
     run_dir: Annotated[Path, typer.Argument(help="The run folder, runs/<run-id>.")],
     feedback: Annotated[str, typer.Option("--feedback", "-f", help="What to change, in your words.")],
+    model: NewModelOption = None,
+    api_base: NewApiBaseOption = None,
+    retries: NewRetriesOption = None,
+    timeout: NewTimeoutOption = None,
+    price_per_1k_tokens: PriceOption = None,
+    allow_unpriced: NewAllowUnpricedOption = None,
     progress: Annotated[str, typer.Option()] = "text",
     executor: Annotated[str, typer.Option()] = "local",
 ) -> None:
     """Run one more iteration with your feedback in the designer prompt (human in the loop)."""
     if not feedback.strip():
         raise ConfigError("--feedback is empty; say what the policy should do differently")
+    check_text_length(feedback, "--feedback")
     store, config = _open_run(run_dir)
     state = store.read_json("state.json") if store.exists("state.json") else {"iterations_done": 0}
-    next_iteration = int(state.get("iterations_done", 0))
+    try:
+        next_iteration = int(state.get("iterations_done", 0))
+    except (TypeError, ValueError, AttributeError):
+        raise ConfigError(f"'{run_dir}/state.json' is not a run state this version can read; "
+                          "was it edited by hand?") from None
     if next_iteration < config.iterations:
         raise ConfigError(f"the run has not finished its {config.iterations} iterations; `reward-coder resume {run_dir}` first")
+    config = _with_llm_changes(config, model, api_base, retries, timeout, price_per_1k_tokens,
+                               allow_unpriced).with_changes(iterations=next_iteration + 1)
     store.write_text(f"iterations/{next_iteration}/feedback.txt", feedback.strip() + "\n")
-    config = config.with_changes(iterations=next_iteration + 1)
     store.write_json("config.json", config)
     _execute(config, store, _task_of(store, config), progress=progress, executor=executor, address=None, interactive=False)
 
 
 @user_errors
 def demo(
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (default runs/demo__<time>).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", callback=out_folder, help="Run folder (default runs/demo__<time>).")] = None,
     timesteps: Annotated[int, typer.Option(min=1_000, help="Training steps per candidate.")] = 40_000,
     final_seeds: Annotated[int, typer.Option(min=0, max=32, help="Fresh training seeds of the winner's final (0: none).")] = 3,
     progress: Annotated[str, typer.Option()] = "text",

@@ -3,7 +3,8 @@
 Every problem is a CardError of one line that names the file, the key (as a path such as
 `tasks[1].success.params.field`) and what is expected there, so a user can fix the card without reading
 this code. Validation includes the card's adapter: every declared field must be one the adapter of the
-card's family can produce for that env, with the declared shape.
+card's family can produce for that env, with the declared shape; for family 'declared' every field's
+source must be an expression of the field language (reward_coder/envs/expressions.py).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Any
 
 
 from reward_coder.envs.adapters.base import UnsupportedEnvError, get_adapter
+from reward_coder.textfile import CARD_MAX_BYTES
 from reward_coder.yamlfile import read_yaml
 from reward_coder.errors import CardError
 from reward_coder.types import (
     PROGRESS_REDUCTIONS,
+    ActionChoice,
     ActionSpec,
     DirectionPair,
     DirectionSide,
@@ -145,7 +148,7 @@ def load_card(path: str | Path) -> EnvCard:
     """Read, validate and return the env card at `path`. Raises CardError naming the file and key."""
     path = Path(path)
     reader = _Reader(path)
-    raw = read_yaml(path, "env card", CardError)
+    raw = read_yaml(path, "env card", CardError, limit_bytes=CARD_MAX_BYTES)
     if raw is None:
         raise CardError(f"env card {path}: is empty; see the cards in the packaged envs/ folder for the format")
     return _parse_card(raw, reader)
@@ -172,11 +175,12 @@ def _parse_card(raw: Any, reader: _Reader) -> EnvCard:
 
     action = _action(card["action"], reader)
     train = _train(card["train"], reader)
+    _check_algorithm(action, train, reader)
     success = _success(card["success"], "success", shapes, reader)
     tasks = _tasks(card.get("tasks", []) or [], shapes, reader)
     distances = _distances(card.get("distances", []) or [], fields, reader)
     progress = _progress(card["progress"], distances, reader) if card.get("progress") is not None else None
-    direction = _direction(card.get("direction", []) or [], tasks, family, reader)
+    direction = _direction(card.get("direction", []) or [], tasks, family, action, reader)
     return EnvCard(
         id=card_id,
         env_id=env_id,
@@ -312,7 +316,8 @@ _FAMILY_POLICIES = {"expert": "metaworld", "toward-goal": "fetch", "away-from-go
 """Direction policies that read one family's observation layout."""
 
 
-def _direction(value: Any, tasks: tuple[TaskSpec, ...], family: str, reader: _Reader) -> tuple[DirectionPair, ...]:
+def _direction(value: Any, tasks: tuple[TaskSpec, ...], family: str, action: ActionSpec,
+               reader: _Reader) -> tuple[DirectionPair, ...]:
     """Good-vs-bad pairs of the direction check; each names the tasks it judges (default: all of them)."""
     task_names = tuple(t.name for t in tasks)
     pairs: list[DirectionPair] = []
@@ -331,13 +336,13 @@ def _direction(value: Any, tasks: tuple[TaskSpec, ...], family: str, reader: _Re
                 known = ", ".join(task_names) or "none declared"
                 raise reader.fail(f"{key}.tasks", f"names '{task}', which is not a task of this card ({known})")
         pairs.append(DirectionPair(
-            name=name, good=_direction_side(entry["good"], f"{key}.good", family, reader),
-            bad=_direction_side(entry["bad"], f"{key}.bad", family, reader), tasks=tuple(judged),
+            name=name, good=_direction_side(entry["good"], f"{key}.good", family, action, reader),
+            bad=_direction_side(entry["bad"], f"{key}.bad", family, action, reader), tasks=tuple(judged),
         ))
     return tuple(pairs)
 
 
-def _direction_side(value: Any, key: str, family: str, reader: _Reader) -> DirectionSide:
+def _direction_side(value: Any, key: str, family: str, action: ActionSpec, reader: _Reader) -> DirectionSide:
     side = reader.mapping(value, key)
     reader.keys(side, key, ("description", "policy"), ("steps", "warmup", "episodes", "start"))
     policy = reader.text(side["policy"], f"{key}.policy")
@@ -346,8 +351,12 @@ def _direction_side(value: Any, key: str, family: str, reader: _Reader) -> Direc
     if policy in _FAMILY_POLICIES and family != _FAMILY_POLICIES[policy]:
         raise reader.fail(f"{key}.policy", f"is '{policy}', which only cards of family '{_FAMILY_POLICIES[policy]}' "
                                            f"can use; this card's family is '{family}'")
+    if policy == "zero" and action.discrete and action.neutral_index() is None:
+        raise reader.fail(f"{key}.policy", "is 'zero', but this card's discrete actions name no neutral one; "
+                                           "set action.neutral or use 'random' or 'scripted'")
     start = dict(reader.mapping(side.get("start", {}) or {}, f"{key}.start"))
-    allowed = ("state",) if family == "classic" else ("qpos", "qvel")
+    # a declared card may drive a classic-control env (its state vector) or a MuJoCo one (joints by name)
+    allowed = ("state",) if family == "classic" else ("state", "qpos", "qvel") if family == "declared" else ("qpos", "qvel")
     reader.keys(start, f"{key}.start", (), allowed)
     if "state" in start:
         start["state"] = [_start_value(v, f"{key}.start.state[{j}]", reader)
@@ -379,9 +388,24 @@ def _start_value(value: Any, key: str, reader: _Reader) -> float | list[float]:
 def _check_adapter(
     family: str, env_id: str, make_kwargs: dict[str, Any], fields: tuple[FieldSpec, ...], reader: _Reader
 ) -> None:
-    """Every declared field must be one the family's adapter produces for env_id, with that shape."""
+    """Every declared field must be one the family's adapter produces for env_id, with that shape.
+
+    An adapter whose fields are the card's own (family 'declared') checks each field's source instead.
+    """
     try:
-        available = get_adapter(family).available_fields(env_id, make_kwargs)
+        adapter_class = get_adapter(family)
+    except CardError as err:
+        raise reader.fail("family", f"is not usable: {err}") from err
+    if getattr(adapter_class, "declares_fields", False):
+        from reward_coder.envs.adapters.declared import DeclaredFieldError
+
+        try:
+            adapter_class.check_card_fields(fields)
+        except DeclaredFieldError as err:
+            raise reader.fail(f"fields[{err.index}].source", f"is not a valid source: {err}") from None
+        return
+    try:
+        available = adapter_class.available_fields(env_id, make_kwargs)
     except CardError as err:
         raise reader.fail("family", f"is not usable: {err}") from err
     except UnsupportedEnvError as err:
@@ -401,8 +425,31 @@ def _check_adapter(
             )
 
 
+CONTINUOUS_ONLY = ("SAC", "TD3", "DDPG")
+"""Algorithms that act only in a continuous (Box) action space."""
+
+
+def _check_algorithm(action: ActionSpec, train: TrainDefaults, reader: _Reader) -> None:
+    """A discrete card cannot default to an algorithm, or a setting, that needs continuous actions."""
+    if not action.discrete:
+        return
+    if train.algorithm.upper() in CONTINUOUS_ONLY:
+        raise reader.fail("train.algorithm", f"is {train.algorithm}, which needs continuous (Box) actions, but this "
+                                             f"card's actions are discrete; use PPO, A2C or DQN")
+    hyper = train.hyperparameters
+    policy_kwargs = hyper.get("policy_kwargs") or {}
+    for name, present in (("use_sde", bool(hyper.get("use_sde"))), ("sde_sample_freq", "sde_sample_freq" in hyper),
+                          ("policy_kwargs.log_std_init", isinstance(policy_kwargs, Mapping) and "log_std_init" in policy_kwargs)):
+        if present:
+            raise reader.fail(f"train.hyperparameters.{name}", "is a setting of continuous actions (a Gaussian policy); "
+                                                               "remove it from this discrete card")
+
+
 def _action(value: Any, reader: _Reader) -> ActionSpec:
+    """A Box action (shape, low, high) or a Discrete one (`discrete`: the named actions, in index order)."""
     action = reader.mapping(value, "action")
+    if "discrete" in action:
+        return _discrete_action(action, reader)
     reader.keys(action, "action", ("shape", "low", "high", "description"), ())
     low = reader.number(action["low"], "action.low")
     high = reader.number(action["high"], "action.high")
@@ -414,6 +461,28 @@ def _action(value: Any, reader: _Reader) -> ActionSpec:
         high=high,
         description=reader.text(action["description"], "action.description"),
     )
+
+
+def _discrete_action(action: Mapping[str, Any], reader: _Reader) -> ActionSpec:
+    reader.keys(action, "action", ("discrete", "description"), ("neutral",))
+    choices: list[ActionChoice] = []
+    for i, item in enumerate(reader.items(action["discrete"], "action.discrete")):
+        key = f"action.discrete[{i}]"
+        entry = reader.mapping(item, key)
+        reader.keys(entry, key, ("name", "meaning"), ())
+        name = reader.text(entry["name"], f"{key}.name", pattern=_FIELD_NAME, hint="a Python identifier in lowercase")
+        if any(choice.name == name for choice in choices):
+            raise reader.fail(f"{key}.name", f"repeats the action '{name}'; action names must be unique")
+        choices.append(ActionChoice(name=name, meaning=reader.text(entry["meaning"], f"{key}.meaning")))
+    if len(choices) < 2:
+        raise reader.fail("action.discrete", f"names {len(choices)} action; a discrete action set needs at least 2")
+    neutral = action.get("neutral", "")
+    if neutral != "" and neutral not in [c.name for c in choices]:
+        raise reader.fail("action.neutral", f"is {_shown(neutral)}, which is not one of the actions "
+                                            f"({', '.join(c.name for c in choices)})")
+    return ActionSpec(shape=(), low=0.0, high=float(len(choices) - 1),
+                      description=reader.text(action["description"], "action.description"),
+                      choices=tuple(choices), neutral=neutral)
 
 
 def _train(value: Any, reader: _Reader) -> TrainDefaults:

@@ -36,9 +36,26 @@ def describe_card(card: EnvCard) -> str:
         entry = f"- {spec.name} {_shape(spec.shape)}{unit}: {' '.join(spec.meaning.split())}"
         lines += textwrap.wrap(entry, _WIDTH, subsequent_indent="    ")
     action = card.action
+    if action.discrete:
+        return "\n".join(lines + [""] + _discrete_action(card)) + "\n"
     entry = (
         f"Action: `action` has shape {_shape(action.shape)}, each value in "
         f"[{_number(action.low)}, {_number(action.high)}]: {' '.join(action.description.split())}"
     )
     lines += [""] + textwrap.wrap(entry, _WIDTH)
     return "\n".join(lines) + "\n"
+
+
+def _discrete_action(card: EnvCard) -> list[str]:
+    """The lines of a discrete action: an integer index per env, and what each index means."""
+    action = card.action
+    entry = (
+        f"Action: `action` is an int64 numpy array of shape (n_envs,): the index of the action each "
+        f"environment took, one of {len(action.choices)} (0 to {len(action.choices) - 1}): "
+        f"{' '.join(action.description.split())}"
+    )
+    lines = textwrap.wrap(entry, _WIDTH)
+    for index, choice in enumerate(action.choices):
+        lines += textwrap.wrap(f"- {index} = {choice.name}: {' '.join(choice.meaning.split())}", _WIDTH,
+                               subsequent_indent="    ")
+    return lines

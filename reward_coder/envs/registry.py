@@ -36,7 +36,11 @@ def card_dirs() -> list[Path]:
 
 
 def _card_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix in _SUFFIXES and p.is_file())
+    try:
+        return sorted(p for p in folder.iterdir() if p.suffix in _SUFFIXES and p.is_file())
+    except OSError as err:
+        raise ConfigError(f"card folder {folder} cannot be listed ({err.strerror or err}); "
+                          f"fix its permissions or remove it from {CARDS_ENV_VAR}") from None
 
 
 @lru_cache(maxsize=8)
@@ -55,7 +59,14 @@ def _load_all(files: tuple[tuple[str, int, int], ...]) -> tuple[EnvCard, ...]:
 
 
 def list_cards() -> list[EnvCard]:
-    """Every known card, sorted by id. Raises CardError if any card file is malformed."""
+    """Every known card, sorted by id. Raises CardError if any card file is malformed.
+
+    A bad card (malformed, binary, not UTF-8, too large) in a REWARD_CODER_CARDS folder fails every
+    command that looks cards up, with one line naming the file, rather than being skipped with a
+    warning: a skipped card that overrides a packaged id would silently train on the packaged card, and
+    a skipped new card would surface later as a misleading "no env card for X". The fix is one edit or
+    one `mv`, and the line says which file.
+    """
     files: list[tuple[int, str, int]] = []
     for index, folder in enumerate(card_dirs()):
         for path in _card_files(folder):

@@ -147,15 +147,38 @@ _SCRIPTED: dict[str, tuple[Policy, int]] = {
 }
 
 
+def _open_loop_choices(n_actions: int) -> Policy:
+    """Discrete actions, env i gets drive i % 4: cycle through the actions (10 steps each), hold the first,
+    hold the last, switch every step. Holding one action drives an env to where it alone leads (a cart
+    pushed off the track, a pole fallen), which uniform random choices seldom reach."""
+
+    def policy(obs: np.ndarray, t: int, rng: np.random.Generator) -> np.ndarray:
+        drive = np.arange(obs.shape[0]) % 4
+        choices = np.select([drive == 0, drive == 1, drive == 2], [(t // 10) % n_actions, 0, n_actions - 1],
+                            t % n_actions)
+        return choices.astype(np.int64)
+
+    return policy
+
+
 def scripted_policy(card: EnvCard) -> Policy:
-    """The scripted policy of `card`: an env-specific controller, else open-loop drives."""
+    """The scripted policy of `card`: an env-specific controller, else open-loop drives (or choices)."""
     if card.env_id in _SCRIPTED:
         return _SCRIPTED[card.env_id][0]
+    if card.action.discrete:
+        return _open_loop_choices(len(card.action.choices))
     return _open_loop_drives(card.action.shape, card.action.low, card.action.high)
 
 
 def _random_policy(card: EnvCard) -> Policy:
     shape, low, high = card.action.shape, card.action.low, card.action.high
+    if card.action.discrete:
+        n_actions = len(card.action.choices)
+
+        def choose(obs: np.ndarray, t: int, rng: np.random.Generator) -> np.ndarray:
+            return rng.integers(0, n_actions, size=obs.shape[0])
+
+        return choose
 
     def policy(obs: np.ndarray, t: int, rng: np.random.Generator) -> np.ndarray:
         return rng.uniform(low, high, size=(obs.shape[0], *shape))
@@ -164,7 +187,13 @@ def _random_policy(card: EnvCard) -> Policy:
 
 
 def _zero_policy(card: EnvCard) -> Policy:
+    """The middle of a continuous action range; for a discrete card, its neutral action."""
     shape, mid = card.action.shape, (card.action.low + card.action.high) / 2.0
+    if card.action.discrete:
+        neutral = card.action.neutral_index()
+        if neutral is None:
+            raise ValueError(f"card '{card.id}': the 'zero' policy needs action.neutral, a discrete action that does nothing")
+        shape, mid = (), neutral
 
     def policy(obs: np.ndarray, t: int, rng: np.random.Generator) -> np.ndarray:
         return np.full((obs.shape[0], *shape), mid)
@@ -294,7 +323,7 @@ def sample_transitions(
             probes = [_probe_of(info) for _, info in started]
             fresh = [True] * n_envs  # the next recorded transition of env i starts a stretch of its episode
             for t in range(warmup + n_steps):
-                batch_actions = np.asarray(policy(np.stack(obs), t, rng), dtype=np.float64)
+                batch_actions = np.asarray(policy(np.stack(obs), t, rng))
                 for i, env in enumerate(envs):
                     action = batch_actions[i].astype(env.action_space.dtype)  # what the env gets
                     o, reward, terminated, truncated, info = env.step(action)
@@ -329,7 +358,9 @@ class _Record:
             next_probe: Mapping[str, Any], reward: Any, done: bool) -> None:
         self.state_obs.append(obs)
         self.state_probes.append(probe)
-        self.actions.append(np.asarray(action, dtype=np.float64))
+        # an action index stays an integer (the reward receives int64 indices of a discrete card)
+        integer = np.issubdtype(np.asarray(action).dtype, np.integer)
+        self.actions.append(np.asarray(action, dtype=np.int64 if integer else np.float64))
         self.next_obs.append(np.asarray(next_obs, dtype=np.float64))
         self.next_probes.append(next_probe)
         self.rewards.append(float(reward))
@@ -385,7 +416,7 @@ def _reference_rollouts(card: EnvCard, adapter: Adapter, env: Any, side: Directi
             o, info = _observe(env), {PROBE_KEY: _probe_now(env)}
         obs, probe = np.asarray(o, dtype=np.float64), _probe_of(info)
         for t in range(side.warmup + side.steps):
-            action = np.asarray(policy(obs[None], t, rng), dtype=np.float64)[0]
+            action = np.asarray(policy(obs[None], t, rng))[0]  # float64, or an int64 index of a discrete card
             o, reward, terminated, truncated, info = env.step(action.astype(env.action_space.dtype))
             done = bool(terminated or truncated)
             if t >= side.warmup:
@@ -448,7 +479,9 @@ def _observe(env: Any) -> np.ndarray:
     import gymnasium
 
     base = env.unwrapped
-    obs = base._get_obs() if hasattr(base, "_get_obs") else np.asarray(base.state)
+    # MuJoCo envs build their obs with _get_obs, Acrobot with _get_ob; the others' obs is their state
+    getter = getattr(base, "_get_obs", None) or getattr(base, "_get_ob", None)
+    obs = getter() if getter is not None else np.asarray(base.state)
     layers = []
     while isinstance(env, gymnasium.Wrapper):
         layers.append(env)

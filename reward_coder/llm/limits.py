@@ -101,7 +101,7 @@ def split_samples_by_default(model: str, api_base: str | None) -> bool:
     Hosted APIs compute the n answers of one request in parallel and bill the prompt once, so they keep
     one request; on a local server (llama.cpp, Ollama, LM Studio) they share one machine and one timeout.
     """
-    if model.strip().lower().startswith("replay:"):
+    if model.strip().lower().startswith(("replay:", "replay-loose:")):
         return False
     return is_local_endpoint(model, api_base)
 

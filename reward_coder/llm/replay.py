@@ -7,7 +7,9 @@ optionally with "sample_index": k and a one-element "samples" (one sample per li
 JournalingCompleter are such files; their lines with an "error" are skipped.
 
 Modes: "exact" answers by `request.request_hash()` (same prompt, n and temperature); "loose" by
-`request.loose_key()` (purpose|task|iteration), which survives prompt edits; "auto" tries exact, then loose.
+`request.loose_key()` (purpose|task|iteration|label), which survives prompt edits; "auto" tries exact,
+then loose. Each answer says how it was found (`Completion.replay_match`: 'exact' or 'loose'), and the
+journal keeps that, so a reproduction shows which prompts were answered with answers to other prompts.
 
 Token counts are the recorded ones, except on a line of several samples whose completion_tokens is clearly
 fewer than their text needs (llama.cpp's server reports the first of n answers only): those are counted
@@ -25,6 +27,7 @@ from typing import Any, Iterable, Literal, get_args
 
 from reward_coder.errors import LLMConfigError, ReplayMissError
 from reward_coder.llm.tokens import TokenCounter, litellm_counter, reconcile_usage
+from reward_coder.textfile import REPLAY_MAX_BYTES, read_text_file
 from reward_coder.types import Completion, CompletionRequest, loose_key
 
 ReplayMode = Literal["exact", "loose", "auto"]
@@ -71,19 +74,19 @@ def load_replay_entries(path: Path) -> list[ReplayEntry]:
     """All usable records under `path`, in file order; a malformed line is an LLMConfigError naming it."""
     entries: list[ReplayEntry] = []
     for file in replay_files(Path(path)):
-        with file.open(encoding="utf-8") as handle:
-            for line_number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise LLMConfigError(
-                        f"{file}:{line_number} is not JSON ({exc.msg}); fix or delete that line"
-                    ) from exc
-                entry = _entry_from_record(record, file, line_number)
-                if entry is not None:
-                    entries.append(entry)
+        text = read_text_file(file, "replay file", limit_bytes=REPLAY_MAX_BYTES, error=LLMConfigError)
+        for line_number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 is in answers
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise LLMConfigError(
+                    f"{file}:{line_number} is not JSON ({exc.msg}); fix or delete that line"
+                ) from exc
+            entry = _entry_from_record(record, file, line_number)
+            if entry is not None:
+                entries.append(entry)
     return entries
 
 
@@ -178,17 +181,18 @@ class ReplayCompleter:
         if self.mode in ("exact", "auto"):
             slots = _slots(self._by_hash.get(request_hash, ()))
             if _available(slots) >= request.n:
-                return self._completion(slots, request.n)
+                return self._completion(slots, request.n, "exact")
         if self.mode in ("loose", "auto"):
             slots = _slots(self._by_loose.get(request.loose_key(), ()))
             available = _available(slots)
             if available >= request.n:
-                return self._completion(slots, request.n)
+                exact = all(entry.request_hash == request_hash for _, entry in (slots[i] for i in range(request.n)))
+                return self._completion(slots, request.n, "exact" if exact else "loose")
             if available:
                 short_by = available
         raise ReplayMissError(self._miss_message(request, request_hash, short_by))
 
-    def _completion(self, slots: dict[int, tuple[str, ReplayEntry]], n: int) -> Completion:
+    def _completion(self, slots: dict[int, tuple[str, ReplayEntry]], n: int, match: str) -> Completion:
         used = [slots[i] for i in range(n)]
         lines = {id(entry): entry for _, entry in used}.values()
         usages = [self._line_usage(entry) for entry in lines]
@@ -199,6 +203,7 @@ class ReplayCompleter:
             completion_tokens=sum(completion for _, completion, _ in usages),
             cost_usd=0.0,
             tokens_estimated=any(estimated for _, _, estimated in usages),
+            replay_match=match,
         )
 
     def _line_usage(self, entry: ReplayEntry) -> tuple[int, int, bool]:
@@ -226,7 +231,9 @@ class ReplayCompleter:
             problem = f"no recorded answer for {label}"
         hint = "re-record with a real --model"
         if self.mode == "exact" and request.loose_key() in self._by_loose:
-            hint = "the prompt changed since recording: use loose replay or re-record with a real --model"
+            hint = (f"the prompt changed since recording: --model replay-loose:{self.path} answers it with the "
+                    "answer recorded for the same purpose, iteration and label (marked loose in the journal), "
+                    "or re-record with a real --model")
         return (
             f"replay miss in {self.path} ({self.mode} mode): {problem} (request hash {request_hash}); "
             f"the file has {recorded}; {hint}"

@@ -1,7 +1,10 @@
 """Model string -> provider route, checked before any call so a missing key fails in one clear line.
 
-Pure (no litellm import): `make_completer` validates a model string in microseconds, and the CLI can
-report a typo or a missing key before a run starts instead of after the first prompt is rendered.
+The forms used most (OpenAI, Anthropic, Ollama, an OpenAI-compatible --api-base) are routed here without
+importing litellm, in microseconds. Every other model string goes to litellm, which knows ~100 providers
+(gemini/, azure/, bedrock/, vertex_ai/, groq/, mistral/, deepseek/, openrouter/, together_ai/, ...): it
+says which provider a string names (`get_llm_provider`) and which environment variables that provider
+reads and are unset (`validate_environment`), so a missing key is one line naming the variable.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import Mapping
 from reward_coder.errors import LLMConfigError
 
 ACCEPTED_FORMS = (
-    '"gpt-4o", "o3-mini", "anthropic/claude-sonnet-4-5", "ollama/qwen2.5-coder", '
+    '"gpt-4o", "anthropic/claude-sonnet-4-5", "gemini/gemini-2.0-flash", "azure/<deployment>", '
+    '"bedrock/<model id>", "ollama/qwen2.5-coder", any other litellm provider/model, '
     '"openai/<name> --api-base http://host:port/v1", "replay:PATH"'
 )
 """Shown whenever a model string is not understood."""
@@ -41,7 +45,7 @@ class ProviderRoute:
     litellm_model: str
     """What litellm is called with: always provider-prefixed, so litellm never has to guess."""
     provider: str
-    """'openai', 'anthropic', 'ollama' or 'openai-compatible'."""
+    """'openai', 'anthropic', 'ollama', 'openai-compatible', or the litellm provider name ('gemini', ...)."""
     endpoint: str
     """Where requests go; named in 'unreachable' messages."""
     api_base: str | None
@@ -112,6 +116,10 @@ def resolve_route(
             api_key=key or NO_KEY_PLACEHOLDER,
         )
 
+    if api_base is not None and "/" in model and _litellm_provider_prefix(model) is not None:
+        # e.g. azure/<deployment> --api-base https://<resource>.openai.azure.com: the provider's own API
+        return _litellm_route(model, api_base, api_key, env)
+
     if api_base is not None:
         # Any model behind an explicit endpoint is taken as an OpenAI-compatible server's model name
         # (vLLM names such as 'Qwen/Qwen2.5-Coder-7B' contain slashes, so the prefix cannot be trusted).
@@ -126,4 +134,66 @@ def resolve_route(
             api_key=api_key or env.get("OPENAI_API_KEY") or NO_KEY_PLACEHOLDER,
         )
 
-    raise LLMConfigError(f"unknown model '{model}'; use one of {ACCEPTED_FORMS}")
+    return _litellm_route(model, api_base, api_key, env)
+
+
+PROVIDER_DOCS = "https://docs.litellm.ai/docs/providers"
+
+_NOT_PROVIDERS = {"openai", "text-completion-openai", "custom_openai", "openai_like", "hosted_vllm", "lm_studio",
+                  "llamafile"}
+"""litellm provider names that mean an OpenAI-compatible endpoint: routed as such above, never here."""
+
+
+def _litellm_provider_prefix(model: str) -> str | None:
+    """The litellm provider a 'provider/...' model string starts with, if litellm knows it by that name."""
+    from reward_coder.llm.litellm_provider import import_litellm
+
+    prefix = model.split("/", 1)[0].lower()
+    known = {str(getattr(p, "value", p)) for p in import_litellm().provider_list}
+    return prefix if prefix in known and prefix not in _NOT_PROVIDERS else None
+
+
+def _litellm_route(model: str, api_base: str | None, api_key: str | None, env: Mapping[str, str]) -> ProviderRoute:
+    """Route any model string litellm can: its provider, and the variables it needs that are unset."""
+    from reward_coder.llm.litellm_provider import import_litellm
+
+    litellm = import_litellm()
+    try:
+        _, provider, _, _ = litellm.get_llm_provider(model=model, api_base=api_base)
+    except Exception:  # noqa: BLE001 - litellm raises BadRequestError (and prints a banner) for unknown strings
+        raise LLMConfigError(
+            f"unknown model '{model}': litellm cannot tell its provider; use one of {ACCEPTED_FORMS} "
+            f"(providers: {PROVIDER_DOCS})"
+        ) from None
+    missing = [] if api_key is not None else missing_variables(model, env)
+    if missing and api_base is not None:
+        missing = [name for name in missing if not name.endswith(("_API_BASE", "_BASE_URL", "_ENDPOINT"))]
+    if missing:
+        raise LLMConfigError(
+            f"model '{model}' (provider {provider}) needs {', '.join(missing)}, which "
+            f"{'is' if len(missing) == 1 else 'are'} not set; export {missing[0]}=... "
+            f"(litellm's check; {PROVIDER_DOCS}/{provider})"
+        )
+    return ProviderRoute(
+        model=model,
+        litellm_model=model,
+        provider=str(provider),
+        endpoint=api_base or f"the {provider} API",
+        api_base=api_base,
+        key_hint=f"check the {provider} credentials ({PROVIDER_DOCS}/{provider})",
+        api_key=api_key,
+    )
+
+
+def missing_variables(model: str, env: Mapping[str, str] | None = None) -> list[str]:
+    """Environment variables litellm says the model's provider needs and that are unset (in `env` too)."""
+    from reward_coder.llm.litellm_provider import import_litellm
+
+    env = os.environ if env is None else env
+    try:
+        report = import_litellm().validate_environment(model=model)
+    except Exception:  # noqa: BLE001 - a provider litellm cannot check: let the first call say what is wrong
+        return []
+    if report.get("keys_in_environment"):
+        return []
+    return [name for name in report.get("missing_keys", []) if not env.get(name)]

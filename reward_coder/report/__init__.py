@@ -87,7 +87,8 @@ def _video(run: RunView, enabled: bool, video_name: str) -> tuple[dict[str, Any]
         return {"src": None, "error": f"env card '{card_id}' could not be loaded: {err}"}, {}
     from reward_coder.report.video import record_video
 
-    result = record_video(card.id, card.train.algorithm, checkpoint, seed=int(run.config.get("seed", 0)))
+    algorithm = run.config.get("algorithm") or card.train.algorithm  # the run's --algo, when it had one
+    result = record_video(card.id, algorithm, checkpoint, seed=int(run.config.get("seed", 0)))
     if not result.ok:
         return {"src": None, "error": result.error}, {}
     assert result.mp4 is not None

@@ -120,6 +120,10 @@ class LLMUsage:
     by_purpose: dict[str, dict[str, float]] = field(default_factory=dict)
     estimated: int = 0
     """Calls whose token counts were estimated with a tokenizer (the provider reported none or too few)."""
+    cost_unknown: int = 0
+    """Answers of a model with no known price (run with --allow-unpriced): cost_usd leaves them out."""
+    replay_loose: int = 0
+    """Replayed answers found by the loose key: recorded for another prompt (see `replay-loose:`)."""
 
 
 @dataclass(frozen=True)
@@ -153,13 +157,13 @@ class RunView:
 def _read_json(path: Path, default: Any = None) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):  # ValueError: bad JSON or bytes that are not UTF-8
         return default
 
 
 def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
+    try:  # a report shows what is there: bytes that are not UTF-8 are shown as U+FFFD, not a traceback
+        return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
 
@@ -178,7 +182,8 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
 def llm_usage(records: list[dict[str, Any]]) -> LLMUsage:
     """Calls, tokens and cost, in total and per purpose (designer, repair, critic, analyzer, ...)."""
     by_purpose: dict[str, dict[str, float]] = {}
-    totals = dict(calls=0, cached=0, errors=0, estimated=0, prompt_tokens=0, completion_tokens=0, cost_usd=0.0)
+    totals = dict(calls=0, cached=0, errors=0, estimated=0, cost_unknown=0, replay_loose=0, prompt_tokens=0,
+                  completion_tokens=0, cost_usd=0.0)
     for record in records:
         row = by_purpose.setdefault(str(record.get("purpose") or "other"),
                                     dict(calls=0, prompt_tokens=0, completion_tokens=0, cost_usd=0.0))
@@ -191,6 +196,8 @@ def llm_usage(records: list[dict[str, Any]]) -> LLMUsage:
         totals["cached"] += bool(record.get("cached"))
         totals["errors"] += bool(record.get("error"))
         totals["estimated"] += bool(record.get("tokens_estimated"))
+        totals["cost_unknown"] += bool(record.get("cost_unknown"))
+        totals["replay_loose"] += record.get("replay_match") == "loose"
     return LLMUsage(by_purpose=by_purpose, **totals)
 
 

@@ -27,12 +27,14 @@ class RunListing:
     or '0.80 (selection run, 1 seed)' before (or without) the fresh-seed finals."""
     cost_usd: float
     started: float | None
+    cost_unknown: int = 0
+    """Answers of a model with no known price: the true cost is more than cost_usd."""
 
 
 def _json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):  # ValueError: bad JSON or bytes that are not UTF-8
         return None
 
 
@@ -47,6 +49,7 @@ def describe_run(path: Path) -> RunListing | None:
         return None
     best = state.get("best") or {}
     started = state.get("started")
+    usage = llm_usage(read_journal(path / "llm_journal.jsonl"))
     return RunListing(
         path=path,
         task=str(task.get("key") or config.get("task") or task.get("instruction") or config.get("instruction") or "?"),
@@ -57,8 +60,9 @@ def describe_run(path: Path) -> RunListing | None:
         best_candidate=best.get("candidate"),
         best_success_rate=best.get("success_rate"),
         best_figure=best_figure(best),
-        cost_usd=llm_usage(read_journal(path / "llm_journal.jsonl")).cost_usd,
+        cost_usd=usage.cost_usd,
         started=float(started) if isinstance(started, (int, float)) else None,
+        cost_unknown=usage.cost_unknown,
     )
 
 

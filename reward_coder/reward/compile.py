@@ -109,7 +109,9 @@ def load_reward(
     path = Path(path)
     if not path.is_file():
         raise RewardLoadError(f"reward file '{path}' not found; pass the path of a .py file with compute_reward")
-    code = path.read_text(encoding="utf-8")
+    from reward_coder.textfile import REWARD_FILE_MAX_BYTES, read_text_file
+
+    code = read_text_file(path, "reward file", limit_bytes=REWARD_FILE_MAX_BYTES, error=RewardLoadError)
     field_names = None
     if card is not None:
         if isinstance(card, str):

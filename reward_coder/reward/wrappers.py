@@ -78,20 +78,26 @@ class RewardWrapper(NamedFields):
     def __init__(self, env: gym.Env, reward_fn: RewardFunction, card: Any, fields: Sequence[str] | None = None,
                  *, owns_reward: bool = True) -> None:
         super().__init__(env, card, fields)
-        from reward_coder.sandbox.guard import accepts_reset
+        from reward_coder.sandbox.guard import accepts_env_step, accepts_reset
 
         self.reward_fn = reward_fn
         self.owns_reward = owns_reward
         self.term_log = TermLog()
         self._passes_reset = accepts_reset(reward_fn)
+        self._passes_env_step = accepts_env_step(reward_fn)
+        self.steps = 0
+        """Steps scored by this wrapper, over all its episodes; a reward failure names it as the env step."""
 
     def _score(self, state, action, next_state, native_reward, info) -> float:
-        batch_action = np.asarray(action, dtype=np.float64).reshape(1, -1)
-        if self._passes_reset:
-            reward, terms = self.reward_fn(state, batch_action, next_state,
-                                           reset="all" if self.episode_start else None)
+        if self.card.action.discrete:  # an int64 action index, batch of one
+            batch_action = np.asarray(action).astype(np.int64).reshape(1)
         else:
-            reward, terms = self.reward_fn(state, batch_action, next_state)
+            batch_action = np.asarray(action, dtype=np.float64).reshape(1, -1)
+        extra: dict[str, Any] = {"env_step": self.steps} if self._passes_env_step else {}
+        if self._passes_reset:
+            extra["reset"] = "all" if self.episode_start else None
+        reward, terms = self.reward_fn(state, batch_action, next_state, **extra)
+        self.steps += 1
         self.term_log.add(reward, terms)
         info["native_reward"] = float(native_reward)
         info["reward_terms"] = {name: float(values[0]) for name, values in terms.items()}

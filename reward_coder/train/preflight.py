@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from reward_coder.errors import ConfigError
+from reward_coder.train.knobs import check_action_space, check_hyperparameters
 from reward_coder.train.sb3 import TrainJob, _algorithm_class, make_vec_env, model_kwargs, resolve_device, training_env
 
 MIN_FREE_MB = 200
@@ -57,10 +58,13 @@ def preflight_job(job: TrainJob, out_dir: Path, *, source: str) -> None:
             algo = _algorithm_class(native.algorithm)
         except ValueError as err:
             raise ConfigError(f"{source}: {err}") from None
+        # names first, against the constructor's signature: a misspelt one is named with its close matches
+        check_hyperparameters(native.algorithm, native.hyperparameters, source)
         try:
             venv = make_vec_env(native.card, min(native.n_envs, 2), native.seed, native.max_episode_steps, fields=())
         except Exception as err:  # noqa: BLE001 - any failure to make the env is the user's to fix
             raise ConfigError(f"{source}: cannot make env '{native.card.env_id}': {_first_line(err)}") from None
+        check_action_space(native.algorithm, venv.action_space, f"{source} on env '{native.card.env_id}'")
         venv, _, _ = training_env(venv, None, native.card, (), normalize_obs=native.normalize_obs,
                                   normalize_reward=native.normalize_reward,
                                   gamma=float(native.hyperparameters.get("gamma", 0.99)))

@@ -10,7 +10,7 @@ import time
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -137,7 +137,7 @@ def _algorithm_class(name: str):
     try:
         return getattr(stable_baselines3, name.upper())
     except AttributeError:
-        raise ValueError(f"unknown algorithm '{name}'; use PPO, SAC, TD3, A2C or DDPG") from None
+        raise ValueError(f"unknown algorithm '{name}'; use PPO, SAC, TD3, A2C, DQN or DDPG") from None
 
 
 ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "elu": "ELU", "leaky_relu": "LeakyReLU", "gelu": "GELU"}
@@ -239,8 +239,10 @@ def save_training_state(out_dir: Path, model, venv, normalizer, curve: list[Curv
     return checkpoint
 
 
-def train_candidate(job: TrainJob) -> TrainOutcome:
+def train_candidate(job: TrainJob, on_progress: Callable[[CurvePoint], None] | None = None) -> TrainOutcome:
     """Train (or continue training) one candidate to job.total_timesteps, evaluating every eval_every steps.
+
+    `on_progress` gets each learning-curve point as it is made (`reward-coder train` shows them).
 
     A continuation loads the newest whole checkpoint (model, optimizer, VecNormalize statistics,
     replay buffer, RNG streams), so a rung picks up where the last one stopped; a broken newest
@@ -256,18 +258,24 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
     from reward_coder.sandbox import RewardFailure
     from reward_coder.sandbox.check import takes_memory
     from reward_coder.train.checkpoint import latest_checkpoint
-    from reward_coder.train.tb_callback import log_evaluation, trainer_callbacks
+    from reward_coder.train.tb_callback import log_evaluation, quiet_tensorboard_write_failures, trainer_callbacks
 
     torch.set_num_threads(job.torch_threads)
     started = time.monotonic()
     out_dir = Path(job.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a full or read-only disk: the candidate fails alone, as a value
+        return TrainOutcome(candidate_id=job.candidate_id, status="crashed", timesteps=0, curve=(),
+                            failure=f"cannot create {out_dir}: {err.strerror or err}",
+                            wall_s=time.monotonic() - started, seed=job.seed)
     checkpoint, notes = latest_checkpoint(out_dir)
     notes = list(notes)
     if notes:
         notes.append(f"continued from {checkpoint.folder.name}" if checkpoint else "no whole checkpoint: trained from the start")
     curve = [p for p in _load_curve(out_dir) if checkpoint is not None and p.timesteps <= checkpoint.timesteps]
     reward_fn = eval_reward = None
+    evaluating = False
     venv = None
     model = None
     timesteps = 0
@@ -286,6 +294,8 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
         algo = _algorithm_class(job.algorithm)
         device = resolve_device(job.device)
         tb = str(out_dir / "tb") if job.tensorboard and _has_tensorboard() else None
+        if tb is not None:
+            quiet_tensorboard_write_failures()
         if checkpoint is not None:
             if normalizer is not None and checkpoint.has(NORMALIZE_FILE):
                 from stable_baselines3.common.vec_env import VecNormalize
@@ -301,6 +311,8 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
             model = algo("MlpPolicy", venv, seed=job.seed, device=device, verbose=0, tensorboard_log=tb,
                          **model_kwargs(job.hyperparameters))
         timesteps = int(model.num_timesteps)
+        if wrapper is not None:
+            wrapper.timesteps = timesteps  # a continuation's reward failures name the run's own env step
 
         def policy(obs: np.ndarray) -> np.ndarray:
             if normalizer is not None:
@@ -315,12 +327,17 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
             model.learn(total_timesteps=chunk, reset_num_timesteps=False, progress_bar=False,
                         tb_log_name="train", callback=trainer_callbacks(out_dir))
             timesteps = int(model.num_timesteps)
+            evaluating = True
             evaluation = _evaluate(job, policy, eval_reward, seed=10_000 + job.seed)
+            evaluating = False
             curve.append(curve_point(timesteps, evaluation, time.monotonic() - started))
             save_training_state(out_dir, model, base, normalizer, curve)
             log_evaluation(model, curve[-1])
+            if on_progress is not None:
+                on_progress(curve[-1])
         steps_per_s = (timesteps - segment_steps_start) / max(time.monotonic() - segment_start, 1e-9)
         final_seed = job.eval_seed if job.eval_seed is not None else 20_000 + job.seed
+        evaluating = True
         final = _evaluate(job, policy, eval_reward, seed=final_seed, episodes=job.final_eval_episodes)
         latest, _ = latest_checkpoint(out_dir)
         return TrainOutcome(
@@ -331,13 +348,15 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
             seed=job.seed, eval_seed=final_seed, normalized=normalizer is not None, notes=tuple(notes),
         )
     except RewardFailure as failure:
+        # in an evaluation the env step is the evaluation env's; say so, and after how much training
+        where = f" (evaluating the policy after {timesteps} training steps)" if evaluating else ""
         return TrainOutcome(
             candidate_id=job.candidate_id, status="reward_failed", timesteps=timesteps, curve=tuple(curve),
-            failure=str(failure), failure_step=getattr(failure, "step", None), wall_s=time.monotonic() - started,
-            seed=job.seed, notes=tuple(notes),
+            failure=str(failure) + where, failure_step=None if evaluating else failure.env_step,
+            wall_s=time.monotonic() - started, seed=job.seed, notes=tuple(notes),
         )
     except Exception as err:  # noqa: BLE001 - a candidate's training must fail alone, with its message
-        (out_dir / "crash.txt").write_text(traceback.format_exc())
+        _write_crash(out_dir / "crash.txt", traceback.format_exc())
         return TrainOutcome(
             candidate_id=job.candidate_id, status="crashed", timesteps=timesteps, curve=tuple(curve),
             failure=f"{type(err).__name__}: {err}", wall_s=time.monotonic() - started, seed=job.seed,
@@ -350,6 +369,18 @@ def train_candidate(job: TrainJob) -> TrainOutcome:
             reward_fn.close()
         if eval_reward is not None and eval_reward is not reward_fn:
             eval_reward.close()
+
+
+def _write_crash(path: Path, text: str) -> None:
+    """Keep a crashed training's traceback for the curious; a full disk is often why it crashed, so a
+    failed write is dropped (and a partial file removed): the outcome carries the message either way."""
+    try:
+        path.write_text(text)
+    except OSError:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _evaluate(job: TrainJob, policy, reward_fn, *, seed: int, episodes: int | None = None):
@@ -398,8 +429,12 @@ def _save_curve(out_dir: Path, curve: list[CurvePoint]) -> None:
     from dataclasses import asdict
 
     tmp = out_dir / ".curve.json.tmp"
-    tmp.write_text(json.dumps([asdict(p) for p in curve]))
-    os.replace(tmp, out_dir / "curve.json")
+    try:
+        tmp.write_text(json.dumps([asdict(p) for p in curve]))
+        os.replace(tmp, out_dir / "curve.json")
+    except OSError:
+        tmp.unlink(missing_ok=True)  # leave the last whole curve.json, not a 0-byte temp file
+        raise
 
 
 def _load_curve(out_dir: Path) -> list[CurvePoint]:

@@ -16,7 +16,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from reward_coder.envs.sampling import fields_from_vec_step
 from reward_coder.reward.compile import RewardFunction
 from reward_coder.reward.terms import TermLog
-from reward_coder.sandbox.guard import accepts_reset
+from reward_coder.sandbox.guard import accepts_env_step, accepts_reset
 
 
 _NO_ROWS = np.zeros(0, dtype=np.int64)
@@ -40,12 +40,17 @@ class RewardVecWrapper(VecEnvWrapper):
 
         self.reward_fn = reward_fn
         self.adapter = adapter_for(card, fields)
+        self._discrete = bool(card.action.discrete)
         self.term_log = TermLog()
         self._prev: dict[str, np.ndarray] | None = None
         self._actions: np.ndarray | None = None
         self._episode_names: tuple[str, ...] = ()
         self._episode_sums = np.zeros((1, self.num_envs))
         self._passes_reset = accepts_reset(reward_fn)
+        self._passes_env_step = accepts_env_step(reward_fn)
+        self.timesteps = 0
+        """Env steps taken through this wrapper, summed over envs (SB3's num_timesteps); a trainer that
+        continues from a checkpoint sets it to the checkpoint's count. A reward failure names it."""
         self._reset_rows: np.ndarray | str | None = "all"
         """Envs whose episode starts with the next call: their per-episode `memory` is emptied first."""
 
@@ -66,7 +71,10 @@ class RewardVecWrapper(VecEnvWrapper):
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
-        self._actions = np.asarray(actions, dtype=np.float64).reshape(self.num_envs, -1)
+        if self._discrete:  # the reward contract: an int64 action index per env, shape (n_envs,)
+            self._actions = np.asarray(actions).astype(np.int64).reshape(self.num_envs)
+        else:
+            self._actions = np.asarray(actions, dtype=np.float64).reshape(self.num_envs, -1)
         self.venv.step_async(actions)
 
     def step_wait(self):
@@ -74,10 +82,11 @@ class RewardVecWrapper(VecEnvWrapper):
         done_idx = np.flatnonzero(dones) if dones.any() else _NO_ROWS
         reset_infos = self._reset_infos() if done_idx.size else ()
         next_fields, state_after = fields_from_vec_step(self.adapter, np.asarray(obs), infos, dones, reset_infos)
+        extra: dict[str, Any] = {"env_step": self.timesteps} if self._passes_env_step else {}
         if self._passes_reset:
-            reward, terms = self.reward_fn(self._prev, self._actions, next_fields, reset=self._reset_rows)
-        else:
-            reward, terms = self.reward_fn(self._prev, self._actions, next_fields)
+            extra["reset"] = self._reset_rows
+        reward, terms = self.reward_fn(self._prev, self._actions, next_fields, **extra)
+        self.timesteps += self.num_envs
         self._reset_rows = done_idx if done_idx.size else None
         names = tuple(terms)
         rows = self.term_log.next_row(names, self.num_envs)  # row 0 reward, then the terms

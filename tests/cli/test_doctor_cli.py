@@ -26,3 +26,14 @@ def test_doctor_reports_the_fallback_and_the_refusal(monkeypatch):
     finally:
         monkeypatch.delenv("REWARD_CODER_NO_BWRAP")
         detect_isolation(refresh=True)
+
+
+def test_doctor_lists_which_providers_have_keys(monkeypatch):
+    for name in ("OPENAI_API_KEY", "GROQ_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MISTRAL_API_KEY", "fake")
+    result = CliRunner().invoke(app, ["doctor"])
+    [ready] = [line for line in result.stdout.splitlines() if line.startswith("LLM providers with keys:")]
+    assert "mistral" in ready and "openai" not in ready and "groq" not in ready
+    text = " ".join(result.stdout.split())
+    assert "openai: not set: OPENAI_API_KEY" in text and "groq: not set: GROQ_API_KEY" in text

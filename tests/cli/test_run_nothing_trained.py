@@ -28,7 +28,7 @@ def test_run_with_nothing_trained_exits_non_zero_with_the_reason_of_each_candida
     journal = tmp_path / "nothing-trains.handwritten-standin.jsonl"
     journal.write_text("".join(json.dumps(r) + "\n" for r in records))
     run_dir = tmp_path / "run"
-    result = runner.invoke(app, ["run", "--task", key, "--model", f"replay:{journal}", "-k", "2", "--iterations", "1",
+    result = runner.invoke(app, ["run", "--task", key, "--model", f"replay-loose:{journal}", "-k", "2", "--iterations", "1",
                                  "--timesteps", "4096", "--eval-episodes", "2", "--executor", "inline",
                                  "--progress", "quiet", "--out", str(run_dir)])
     assert result.exit_code == NOTHING_TRAINED_EXIT_CODE != 0, result.stderr + result.stdout

@@ -14,7 +14,12 @@ def test_description_lists_every_field_and_the_action(card) -> None:
     assert card.env_id in text
     for spec in card.fields:
         assert f"- {spec.name} (n_envs" in text
-    assert f"Action: `action` has shape (n_envs, {card.action.shape[0]})" in text
+    if card.action.discrete:  # an index per env, and what each index means
+        assert "Action: `action` is an int64 numpy array of shape (n_envs,)" in text
+        for index, choice in enumerate(card.action.choices):
+            assert f"- {index} = {choice.name}: " in text
+    else:
+        assert f"Action: `action` has shape (n_envs, {card.action.shape[0]})" in text
     assert f"at most {card.train.max_episode_steps} steps" in text
     for spec in card.fields:  # sources are adapter internals
         assert spec.source not in text

@@ -13,7 +13,8 @@ from reward_coder.errors import CardError
 from reward_coder.resources import data_dir
 
 PACKAGED = sorted(data_dir("envs").glob("*.yaml"))
-MEANINGFUL = ("pendulum", "mountaincar", "halfcheetah", "hopper", "walker2d", "ant", "humanoid", "fetch-reach", "fetch-push")
+MEANINGFUL = ("pendulum", "mountaincar", "halfcheetah", "hopper", "walker2d", "ant", "humanoid", "fetch-reach", "fetch-push",
+              "cartpole", "acrobot", "reacher", "inverted-double-pendulum")
 
 
 def test_every_card_where_a_direction_is_meaningful_declares_one() -> None:

@@ -268,6 +268,7 @@ def test_resumed_run_builds_its_completer_from_config_json(tmp_path: Path) -> No
     config = RunConfig(
         "swing up", "pendulum", model="openai/qwen", api_base="http://gpu-box:8000/v1",
         llm_max_tokens=parse_max_tokens("critic=512"), llm_split_samples=True, llm_timeout_s=300.0,
+        llm_price_per_1k_tokens=(0.5, 1.5),
     )
     store = RunStore.create(tmp_path / "run")
     store.write_json("config.json", config)
@@ -278,5 +279,6 @@ def test_resumed_run_builds_its_completer_from_config_json(tmp_path: Path) -> No
         inner = journal.inner
         assert isinstance(inner, LiteLLMCompleter)
         assert inner.max_tokens["critic"] == 512 and inner.split_samples is True and inner.timeout_s == 300.0
+        assert inner.pricing == "given" and inner.price_per_1k_tokens == (0.5, 1.5)
     finally:
         services.executor.close()

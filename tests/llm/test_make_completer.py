@@ -68,7 +68,9 @@ def test_replay_model_string(tmp_path: Path) -> None:
     recording.write_text(json.dumps({"purpose": "designer", "samples": ["x"]}) + "\n")
     completer = make_completer(f"replay:{recording}")
     assert isinstance(completer, ReplayCompleter)
-    assert completer.mode == "auto" and completer.name == "replay:demo.jsonl"
+    assert completer.mode == "exact" and completer.name == "replay:demo.jsonl"  # strict by default
+    assert make_completer(f"replay-loose:{recording}").mode == "auto"
+    assert make_completer("replay:standins").mode == "loose"  # hand-written: matched by purpose and label
 
 
 def test_missing_replay_file(tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ def test_exact_miss_names_request_file_and_what_is_recorded(tmp_path: Path) -> N
     assert "purpose='designer'" in message and "task='cartpole/balance'" in message and "iteration=1" in message
     assert changed.request_hash() in message and str(path) in message
     assert "2 entries for designer/cartpole/balance (iterations 0, 1)" in message
-    assert "loose replay" in message  # same labels exist: the prompt wording changed
+    assert f"replay-loose:{path}" in message  # same labels exist: the prompt wording changed
 
 
 def test_loose_concatenates_lines_in_file_order(tmp_path: Path) -> None:

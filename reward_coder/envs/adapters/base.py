@@ -99,9 +99,9 @@ class Adapter(ABC):
         return bool(self._probe_keys)
 
     @classmethod
-    def from_card(cls, card: EnvCard) -> Adapter:
-        """The adapter instance serving `card` (its env id, make_kwargs and declared fields)."""
-        return cls(card.env_id, card.field_names(), card.make_kwargs)
+    def from_card(cls, card: EnvCard, fields: Sequence[str] | None = None) -> Adapter:
+        """The adapter instance serving `card` (its env id, make_kwargs and declared fields, or `fields`)."""
+        return cls(card.env_id, card.field_names() if fields is None else tuple(fields), card.make_kwargs)
 
     @classmethod
     @abstractmethod
@@ -212,6 +212,7 @@ _FAMILIES: dict[str, str] = {
     "mujoco_locomotion": "reward_coder.envs.adapters.mujoco_locomotion:MujocoLocomotionAdapter",
     "metaworld": "reward_coder.envs.adapters.metaworld:MetaWorldAdapter",
     "fetch": "reward_coder.envs.adapters.fetch:FetchAdapter",
+    "declared": "reward_coder.envs.adapters.declared:DeclaredAdapter",
 }
 """Family name -> 'module:Class', imported on first use so listing cards needs no simulator."""
 
@@ -255,6 +256,6 @@ def adapter_for(card: EnvCard, fields: Sequence[str] | None = None) -> Adapter:
         unknown = [name for name in fields if name not in card.field_names()]
         if unknown:
             raise CardError(f"card '{card.id}' has no field(s) {unknown}")
-        return adapter_class(card.env_id, tuple(fields), card.make_kwargs)
+        return adapter_class.from_card(card, tuple(fields))
     except UnsupportedEnvError as err:
         raise CardError(f"card '{card.id}': {err}") from err
