@@ -18,15 +18,17 @@ class BudgetedCompleter:
     """Refuses a call when spending so far plus the largest call seen could pass the limit.
 
     `spent_before`: what earlier sessions of the run spent (from its journal), so --max-cost is the run's
-    total, not each session's.
+    total, not each session's; `largest_call_before`: the dearest call of those sessions, so the first call
+    of a resumed session cannot pass the limit either.
     """
 
-    def __init__(self, inner: Any, max_cost_usd: float | None, spent_before: float = 0.0) -> None:
+    def __init__(self, inner: Any, max_cost_usd: float | None, spent_before: float = 0.0,
+                 largest_call_before: float = 0.0) -> None:
         self.inner = inner
         self.name = getattr(inner, "name", "budgeted")
         self.max_cost_usd = max_cost_usd
         self.spent_before = float(spent_before)
-        self._largest_call = 0.0
+        self._largest_call = float(largest_call_before)
 
     @property
     def spent_usd(self) -> float:

@@ -8,7 +8,7 @@ import pytest
 
 from reward_coder.config import RunConfig
 from reward_coder.llm import JournalingCompleter, ScriptedCompleter
-from reward_coder.llm.journal import journaled_cost
+from reward_coder.llm.journal import journaled_cost, largest_journaled_cost
 from reward_coder.loop import BudgetedCompleter, BudgetExceeded
 from reward_coder.store import RunStore
 from reward_coder.types import Completion, CompletionRequest, Message
@@ -30,9 +30,9 @@ def _request(i: int) -> CompletionRequest:
     return CompletionRequest(messages=(Message("user", f"prompt {i}"),))
 
 
-def _session(records: list, spent_before: float, max_cost: float, calls: int) -> int:
+def _session(records: list, spent_before: float, max_cost: float, calls: int, largest: float = 0.0) -> int:
     journal = JournalingCompleter(Paid(0.3, calls), sink=records.append)
-    budget = BudgetedCompleter(journal, max_cost, spent_before=spent_before)
+    budget = BudgetedCompleter(journal, max_cost, spent_before=spent_before, largest_call_before=largest)
     made = 0
     with pytest.raises(BudgetExceeded, match="the run's LLM spending"):
         for i in range(calls):
@@ -52,11 +52,12 @@ def test_a_resumed_run_does_not_get_a_fresh_budget(tmp_path) -> None:
     before, unknown = journaled_cost(path)
     assert before == pytest.approx(2.4) and unknown == 0
 
-    second: list = []
-    made_second = _session(second, before, 2.5, 20)  # same --max-cost 2.5 on resume
-    assert made_second == 1  # 2.4 + 0.3 passes 2.5 only after this one; the next would pass it
-    total = before + sum(r["cost_usd"] for r in second)
-    assert total == pytest.approx(2.7)
+    assert largest_journaled_cost(path) == pytest.approx(0.3)
+
+    # same --max-cost 2.5 on resume: 2.4 spent plus a call as dear as the dearest so far would pass it
+    assert _session([], before, 2.5, 20, largest=largest_journaled_cost(path)) == 0
+    # a higher limit on resume buys what it says: (3.0 - 2.4) / 0.3 = 2 calls
+    assert _session([], before, 3.0, 20, largest=0.3) == 2
     # a session starting at the limit makes no call at all
     assert _session([], 2.7, 2.5, 5) == 0
 
@@ -74,6 +75,7 @@ def test_the_cli_counts_the_journal_of_earlier_sessions(tmp_path) -> None:
     services, _ = _services(config, store, ProgressPrinter("quiet"), "inline", None, False)
     try:
         assert services.completer.spent_before == pytest.approx(1.25)
+        assert services.completer._largest_call == pytest.approx(0.75)  # the dearest earlier call guards the next
         assert services.completer.spent_usd == pytest.approx(1.25)
     finally:
         services.executor.close()

@@ -28,7 +28,7 @@ NOTHING_TRAINED_EXIT_CODE = 4
 def _services(config: RunConfig, store: RunStore, printer: ProgressPrinter, executor: str, address: str | None,
               interactive: bool):
     from reward_coder.llm import JournalingCompleter, journaled_answers, make_completer
-    from reward_coder.llm.journal import journaled_cost
+    from reward_coder.llm.journal import journaled_cost, largest_journaled_cost
     from reward_coder.loop import BudgetedCompleter, LoopServices
     from reward_coder.train.executor import make_executor
 
@@ -43,7 +43,8 @@ def _services(config: RunConfig, store: RunStore, printer: ProgressPrinter, exec
         journaled=journaled_answers(store.path("llm_journal.jsonl")),
     )
     spent_before, _ = journaled_cost(store.path("llm_journal.jsonl"))
-    completer = BudgetedCompleter(journal, config.max_cost_usd, spent_before=spent_before)
+    completer = BudgetedCompleter(journal, config.max_cost_usd, spent_before=spent_before,
+                                  largest_call_before=largest_journaled_cost(store.path("llm_journal.jsonl")))
     return LoopServices(
         completer=completer, executor=make_executor(executor, config.workers, address), store=store,
         on_event=printer, ask_feedback=_ask_feedback if interactive else None,

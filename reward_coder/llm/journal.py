@@ -221,6 +221,23 @@ def jsonl_file_sink(path: str | Path) -> JournalSink:
     return write
 
 
+def largest_journaled_cost(path: str | Path) -> float:
+    """The most one journaled exchange cost: a resumed budget guards against a call that large."""
+    largest = 0.0
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            largest = max(largest, float(record.get("cost_usd") or 0.0))
+    return largest
+
+
 def journaled_cost(path: str | Path) -> tuple[float, int]:
     """(USD spent, answers whose cost is unknown) over every exchange a journal holds: earlier sessions of a
     run included, so a budget holds across resumes. A torn last line (a kill mid-write) is skipped."""
