@@ -149,8 +149,7 @@ def run_generate(config: RunConfig, task: Task, store: RunStore, on_event: Event
     )
     from reward_coder.budget import BudgetedCompleter
 
-    spent_before = completer.total_cost_usd  # a fresh folder: 0; --max-cost is this generate's total
-    reused = _CacheHits(BudgetedCompleter(completer, config.max_cost_usd, spent_before=spent_before))
+    reused = _CacheHits(BudgetedCompleter(completer, config.max_cost_usd))  # --max-cost: this generate's total
     checker = make_checker(task, config, emit)
     prompt = DesignPrompt(
         instruction=task.instruction,

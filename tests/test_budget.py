@@ -8,7 +8,7 @@ import pytest
 
 from reward_coder.config import RunConfig
 from reward_coder.llm import JournalingCompleter, ScriptedCompleter
-from reward_coder.llm.journal import journaled_cost, largest_journaled_cost
+from reward_coder.llm.journal import journaled_cost
 from reward_coder.loop import BudgetedCompleter, BudgetExceeded
 from reward_coder.store import RunStore
 from reward_coder.types import Completion, CompletionRequest, Message
@@ -49,13 +49,13 @@ def test_a_resumed_run_does_not_get_a_fresh_budget(tmp_path) -> None:
 
     path = tmp_path / "llm_journal.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records) + '{"cost_usd": 1', encoding="utf-8")  # torn
-    before, unknown = journaled_cost(path)
+    before, unknown, largest = journaled_cost(path)
     assert before == pytest.approx(2.4) and unknown == 0
 
-    assert largest_journaled_cost(path) == pytest.approx(0.3)
+    assert largest == pytest.approx(0.3)
 
     # same --max-cost 2.5 on resume: 2.4 spent plus a call as dear as the dearest so far would pass it
-    assert _session([], before, 2.5, 20, largest=largest_journaled_cost(path)) == 0
+    assert _session([], before, 2.5, 20, largest=largest) == 0
     # a higher limit on resume buys what it says: (3.0 - 2.4) / 0.3 = 2 calls
     assert _session([], before, 3.0, 20, largest=0.3) == 2
     # a session starting at the limit makes no call at all
@@ -79,7 +79,7 @@ def test_the_cli_counts_the_journal_of_earlier_sessions(tmp_path) -> None:
         assert services.completer.spent_usd == pytest.approx(1.25)
     finally:
         services.executor.close()
-    assert journaled_cost(store.path("llm_journal.jsonl")) == (pytest.approx(1.25), 1)
+    assert journaled_cost(store.path("llm_journal.jsonl")) == (pytest.approx(1.25), 1, pytest.approx(0.75))
 
 
 def test_runs_say_when_the_cost_is_unknown(tmp_path) -> None:

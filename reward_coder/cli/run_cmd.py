@@ -28,7 +28,7 @@ NOTHING_TRAINED_EXIT_CODE = 4
 def _services(config: RunConfig, store: RunStore, printer: ProgressPrinter, executor: str, address: str | None,
               interactive: bool):
     from reward_coder.llm import JournalingCompleter, journaled_answers, make_completer
-    from reward_coder.llm.journal import journaled_cost, largest_journaled_cost
+    from reward_coder.llm.journal import journaled_cost
     from reward_coder.loop import BudgetedCompleter, LoopServices
     from reward_coder.train.executor import make_executor
 
@@ -42,9 +42,9 @@ def _services(config: RunConfig, store: RunStore, printer: ProgressPrinter, exec
         # a resume redoes the phase it was killed in: answers already journaled are not journaled twice
         journaled=journaled_answers(store.path("llm_journal.jsonl")),
     )
-    spent_before, _ = journaled_cost(store.path("llm_journal.jsonl"))
-    completer = BudgetedCompleter(journal, config.max_cost_usd, spent_before=spent_before,
-                                  largest_call_before=largest_journaled_cost(store.path("llm_journal.jsonl")))
+    before = journaled_cost(store.path("llm_journal.jsonl"))
+    completer = BudgetedCompleter(journal, config.max_cost_usd, spent_before=before.spent_usd,
+                                  largest_call_before=before.largest_usd)
     return LoopServices(
         completer=completer, executor=make_executor(executor, config.workers, address), store=store,
         on_event=printer, ask_feedback=_ask_feedback if interactive else None,
@@ -145,7 +145,7 @@ def describe_cost(store: RunStore, session_cost: float) -> str:
     """This session's and the whole run's LLM cost, and how many answers had no known price."""
     from reward_coder.llm.journal import journaled_cost
 
-    total, unknown = journaled_cost(store.path("llm_journal.jsonl"))
+    total, unknown, _ = journaled_cost(store.path("llm_journal.jsonl"))
     text = f"${session_cost:.4f} this session, ${total:.4f} for the whole run"
     if unknown:
         text += f" (plus {unknown} answer(s) of a model with no known price: the true cost is unknown)"

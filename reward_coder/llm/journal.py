@@ -27,7 +27,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 from reward_coder.errors import LLMError
 from reward_coder.llm.base import Completer
@@ -221,31 +221,24 @@ def jsonl_file_sink(path: str | Path) -> JournalSink:
     return write
 
 
-def largest_journaled_cost(path: str | Path) -> float:
-    """The most one journaled exchange cost: a resumed budget guards against a call that large."""
-    largest = 0.0
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return 0.0
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict):
-            largest = max(largest, float(record.get("cost_usd") or 0.0))
-    return largest
+class JournalCost(NamedTuple):
+    """What the exchanges of a journal cost, earlier sessions of a run included."""
+
+    spent_usd: float
+    unknown: int
+    """Answers of a model with no known price (their cost is not in spent_usd)."""
+    largest_usd: float
+    """The dearest single exchange: a resumed budget guards against a call that large."""
 
 
-def journaled_cost(path: str | Path) -> tuple[float, int]:
-    """(USD spent, answers whose cost is unknown) over every exchange a journal holds: earlier sessions of a
-    run included, so a budget holds across resumes. A torn last line (a kill mid-write) is skipped."""
-    spent, unknown = 0.0, 0
+def journaled_cost(path: str | Path) -> JournalCost:
+    """The cost of every exchange a journal holds, so a budget holds across resumes. A torn last line (a
+    kill mid-write) is skipped; a missing journal cost nothing."""
+    spent, unknown, largest = 0.0, 0, 0.0
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
-        return 0.0, 0
+        return JournalCost(0.0, 0, 0.0)
     except OSError as exc:
         raise LLMError(f"cannot read the LLM journal {path} ({exc.strerror or exc})") from exc
     for line in text.splitlines():
@@ -254,6 +247,8 @@ def journaled_cost(path: str | Path) -> tuple[float, int]:
         except json.JSONDecodeError:
             continue
         if isinstance(record, dict):
-            spent += float(record.get("cost_usd") or 0.0)
+            cost = float(record.get("cost_usd") or 0.0)
+            spent += cost
+            largest = max(largest, cost)
             unknown += bool(record.get("cost_unknown"))
-    return spent, unknown
+    return JournalCost(spent, unknown, largest)
