@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -26,23 +27,48 @@ class Executor(Protocol):
 
 
 PARENT_POLL_S = 0.02
-"""How often a pool worker looks whether the run's main process still lives."""
+"""How often a pool worker looks whether the run's main process still lives (the fallback to PDEATHSIG)."""
+
+_PR_SET_PDEATHSIG = 1
 
 
-def follow_parent(parent_pid: int) -> None:
+def _die_with_parent_thread() -> bool:
+    """Ask Linux to SIGKILL this process the instant the thread that started it ends; False if not possible.
+
+    The signal comes from the kernel as the parent dies, so a worker cannot finish a write already in
+    hand (a checkpoint, a curve, a TensorBoard event) after its run was killed.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def follow_parent(parent_pid: int, pdeathsig: bool = False) -> None:
     """Pool-worker initializer: end this worker the moment the run's main process is gone.
 
-    However the main process dies (kill -9, the OOM killer, a crash), its workers are re-parented and
-    `os.getppid()` changes; a daemon thread sees that within PARENT_POLL_S and exits at once with
-    `os._exit` (no cleanup handlers that might write). Linux's PR_SET_PDEATHSIG is not used: it fires when
-    the *thread* that started the worker ends, and pool workers may be started from a short-lived thread.
-    The sandbox workers a job starts follow it in turn (bubblewrap's --die-with-parent).
+    With `pdeathsig` (the pool was started from the process's main thread, which lives as long as the
+    process) the kernel kills the worker as its parent dies: PR_SET_PDEATHSIG fires when the *thread*
+    that forked the worker ends, so it is asked for only when that thread is the main one. Always, as a
+    fallback (another OS, a pool started from a short-lived thread), a daemon thread watches
+    `os.getppid()`, which changes when the worker is re-parented, and exits within PARENT_POLL_S with
+    `os._exit` (no cleanup handlers that might write). The sandbox workers a job starts follow it in turn
+    (bubblewrap's --die-with-parent).
     """
+    if pdeathsig:
+        _die_with_parent_thread()
+
     def watch() -> None:
         while os.getppid() == parent_pid:
             time.sleep(PARENT_POLL_S)
         os._exit(70)
 
+    # checked after prctl: a parent that died before it would otherwise go unnoticed by the kernel
     if os.getppid() != parent_pid:
         os._exit(70)
     threading.Thread(target=watch, name="follow-parent", daemon=True).start()
@@ -83,8 +109,11 @@ class LocalExecutor:
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            # the pool's workers are started by the thread that submits (spawn context: on demand);
+            # PDEATHSIG is safe only when that is the main thread (see follow_parent)
+            main_thread = threading.current_thread() is threading.main_thread()
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=follow_parent, initargs=(os.getpid(),))
+                                             initializer=follow_parent, initargs=(os.getpid(), main_thread))
         return self._pool
 
     def map_unordered(self, fn, jobs):
