@@ -44,7 +44,7 @@ def provider_keys() -> tuple[list[str], list[tuple[str, list[str]]]]:
 @user_errors
 def doctor() -> None:
     """Report the sandbox in force, the compute device and optional extras."""
-    from reward_coder.sandbox.doctor import sandbox_health
+    from reward_coder.sandbox.doctor import LAYERS, sandbox_health
 
     health = sandbox_health()
     status = health.isolation
@@ -52,9 +52,12 @@ def doctor() -> None:
     console.print(f"isolation in force: [{style}]{status.level}[/]", highlight=False)
     for line in health.lines():
         console.print(f"  {line}", highlight=False, soft_wrap=True)
-    if status.level != "bwrap":
-        console.print("  runs refuse to start without bubblewrap unless you pass --allow-unsandboxed;"
-                      " install it with `apt-get install bubblewrap`")
+    if not status.is_sandbox:
+        console.print("  runs refuse to start without bubblewrap and the syscall filter unless you pass "
+                      "--allow-unsandboxed; install bubblewrap with `apt-get install bubblewrap`")
+    console.print("what each layer protects:")
+    for name, protects in LAYERS:
+        console.print(f"  {name}: {protects}", highlight=False, soft_wrap=True)
     try:
         import torch
 

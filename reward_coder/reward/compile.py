@@ -89,6 +89,26 @@ class InProcessReward:
         pass
 
 
+_warned_in_process = False
+
+
+class InProcessRewardWarning(UserWarning):
+    """Reward code is running in this process, without the sandbox."""
+
+
+def _warn_in_process_once() -> None:
+    global _warned_in_process
+    if _warned_in_process:
+        return
+    _warned_in_process = True
+    import warnings
+
+    warnings.warn(
+        "load_reward(..., sandboxed=False) runs reward code in this process: only the static check stands "
+        "between it and your files, keys and network. Use it only for code you trust; the default "
+        "(sandboxed=True) runs it in an isolated worker.", InProcessRewardWarning, stacklevel=3)
+
+
 def _view(fields: Mapping[str, np.ndarray] | FieldView) -> FieldView:
     return fields if isinstance(fields, FieldView) else FieldView(fields)
 
@@ -103,8 +123,11 @@ def load_reward(
     """Load a reward file written by reward-coder (e.g. a run's `best.py`) as a callable.
 
     `card` (an EnvCard or its id) restricts the fields to the card's; `sandboxed=True` runs the code
-    in an isolated worker process, `False` runs it here after the static check (fast; for code you trust).
-    Call `.close()` (or use the env wrapper, which does) to stop a sandboxed worker.
+    in an isolated worker process. `sandboxed=False` is ONLY FOR CODE YOU TRUST (your own edited
+    `best.py`): it runs the code in this process after the same allow-list static check, with nothing
+    else between it and your files, keys and network - the static check is a filter, not a barrier -
+    and warns once per process. Call `.close()` (or use the env wrapper, which does) to stop a
+    sandboxed worker.
     """
     path = Path(path)
     if not path.is_file():
@@ -120,6 +143,7 @@ def load_reward(
             card = get_card(card)
         field_names = card.field_names()
     if not sandboxed:
+        _warn_in_process_once()
         return InProcessReward(code, field_names)
     from reward_coder.sandbox import GuardedReward, SandboxedReward, require_isolation, static_check
 

@@ -97,6 +97,32 @@ def _drop_root() -> None:
     os.setuid(NOBODY)
 
 
+_PR_CAP_AMBIENT = 47
+_PR_CAP_AMBIENT_CLEAR_ALL = 4
+_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def _become_sandbox_user() -> None:
+    """Make this worker uid/gid 0 of the sandbox's user namespace - host uid 65534 - and drop every capability.
+
+    bubblewrap, started by root, set up the sandbox as root of an intermediate namespace and switched into
+    the sandbox's own namespace last, where uid 0 is host 65534 (isolation.RootNamespaces); it left only
+    CAP_SETUID and CAP_SETGID for this switch. The parent checks the result from the host's side.
+    """
+    import ctypes
+
+    os.setgid(0)
+    os.setuid(0)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(_CAPABILITY_VERSION_3, 0)
+    if libc.capset(header, (ctypes.c_uint32 * 6)()) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+    left = (ctypes.c_uint32 * 6)()
+    if libc.capget(header, left) != 0 or any(left):
+        raise OSError("capabilities are left after the switch")
+
+
 def _preload_numpy(code: str = "") -> None:
     """Load now, with the real builtins, what numpy would otherwise load or cache on first use.
 
@@ -365,6 +391,8 @@ class Worker:
         if header.get("op") != "init":
             return False
         self.max_elements = int(header["max_output_elements"])
+        if header.get("become_sandbox_user"):
+            _become_sandbox_user()
         _preload_numpy(str(header.get("code", "")))
         _apply_limits(header["limits"])
         spin_s = float(header.get("spin_s", 0.0))
@@ -380,7 +408,13 @@ class Worker:
         # opened before the filter, which refuses opening anything for writing
         null_in = os.open(os.devnull, os.O_RDONLY)
         null_out = os.open(os.devnull, os.O_WRONLY)
-        seccomp_problem = _seccomp.install() if header.get("seccomp") else "not requested"
+        seccomp_problem = "not requested"
+        if header.get("seccomp"):
+            # a forbidden call is named on the parent's stderr pipe (kept under another fd), then the
+            # worker ends; without that handler the kernel kills it unnamed
+            report_fd = os.dup(2)
+            trap = _seccomp.install_reporter(report_fd)
+            seccomp_problem = _seccomp.install(trap=trap)
         # Candidate output goes nowhere: nothing it prints is read, and a full pipe cannot block it.
         os.dup2(null_in, 0)
         os.dup2(null_out, 1)

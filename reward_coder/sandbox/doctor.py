@@ -41,10 +41,30 @@ class SandboxHealth:
             return out
         filter_text = "seccomp filter active" if self.seccomp_active else "no seccomp filter"
         out.append(
-            f"sandbox worker: ok (uid {self.worker_uid}, {filter_text}, start {self.startup_ms:.0f} ms, "
+            f"sandbox worker: ok (host uid {self.worker_uid}, {filter_text}, start {self.startup_ms:.0f} ms, "
             f"call {self.call_us:.0f} us)"
         )
+        from reward_coder.sandbox.worker import cgroup_support
+
+        out.append(cgroup_support().describe())
         return out
+
+
+LAYERS = (
+    ("static check", "an allow-list of modules, numpy/math/scipy members and syntax, before any code runs: "
+                     "refuses imports, dunder access, modules as values, file I/O and kept state, at the "
+                     "user's line (a filter, not a barrier)"),
+    ("worker guards", "builtins and module views built from the same allow-list, every attribute read "
+                      "checked (Python-level: defense in depth)"),
+    ("bubblewrap", "files (read-only system and Python only, a scratch folder, no /proc), network (none), "
+                   "processes (own pid namespace), identity (an unprivileged host uid, even under root)"),
+    ("seccomp", "default deny: only the calls numpy needs; any other call stops the worker and is named"),
+    ("limits", "address space, CPU seconds, open files, no child processes; cgroup memory/CPU quotas "
+               "where delegated"),
+    ("environment", "workers and training processes start without provider keys or tokens"),
+    ("in-process", "load_reward(..., sandboxed=False) has the static check only: for code you trust"),
+)
+"""What each layer protects, as `reward-coder doctor` and the README say it."""
 
 
 def sandbox_health(isolation: IsolationStatus | None = None, calls: int = 200) -> SandboxHealth:

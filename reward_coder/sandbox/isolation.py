@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -61,8 +62,10 @@ class IsolationStatus:
 
     @property
     def is_sandbox(self) -> bool:
-        """Only bubblewrap gives filesystem and network isolation."""
-        return self.level == "bwrap"
+        """Only bubblewrap gives filesystem and network isolation, and only with the syscall filter is it
+        enough: without it (an architecture other than x86_64 and aarch64) runs refuse to start unless
+        --allow-unsandboxed, as in the rlimits-only fallback."""
+        return self.level == "bwrap" and self.seccomp
 
     def describe(self) -> str:
         """What `reward-coder doctor` prints."""
@@ -109,19 +112,130 @@ def _python_paths() -> list[str]:
     return ordered
 
 
-def bwrap_command(bwrap: str, scratch: str, python_args: list[str], info_fd: int | None = None) -> list[str]:
+@dataclass(frozen=True)
+class RootNamespaces:
+    """Two user namespaces that let bubblewrap, started by root, run the worker as host uid 65534.
+
+    bubblewrap started by root maps the sandbox's uid onto the caller's, i.e. onto host root, where the
+    kernel does not enforce RLIMIT_NPROC and files the worker might reach are owned by it. Instead:
+    `setup` maps 0 -> 0 and 65534 -> 65534, so bubblewrap mounts as root there (it can still read a
+    Python install under /root or a checkout under a 0700 temporary folder); `sandbox`, a child of
+    `setup`, maps its uid and gid 0 onto host 65534 only, and bubblewrap switches into it last
+    (--userns2). The worker then makes itself uid/gid 0 in `sandbox` - host 65534 - and drops the two
+    capabilities that took (see _worker_main._become_sandbox_user). Both are made once per process with
+    util-linux's `unshare` and `nsenter`, and live as long as their file descriptors.
+    """
+
+    setup_fd: int
+    sandbox_fd: int
+
+    @property
+    def fds(self) -> list[int]:
+        return [self.setup_fd, self.sandbox_fd]
+
+
+_namespaces_lock = threading.Lock()
+_namespaces: tuple[int, RootNamespaces | None, str] | None = None
+
+
+def root_namespaces() -> tuple[RootNamespaces | None, str]:
+    """The user namespaces for a root-started sandbox (None when not root or when they cannot be made), and
+    why not. Made once per process."""
+    global _namespaces
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return None, "not running as root"
+    with _namespaces_lock:
+        if _namespaces is not None and _namespaces[0] == os.getpid():
+            return _namespaces[1], _namespaces[2]
+        try:
+            made, why = _make_root_namespaces(), ""
+        except (OSError, subprocess.SubprocessError, RuntimeError) as err:
+            made, why = None, str(err)[:200]
+        _namespaces = (os.getpid(), made, why)
+        return made, why
+
+
+def _wait_for_own_namespace(pid: int, other: str) -> str:
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        try:
+            link = os.readlink(f"/proc/{pid}/ns/user")
+        except OSError:
+            link = other
+        if link != other:
+            return link
+        time.sleep(0.005)
+    raise RuntimeError("a helper did not enter its user namespace within 5 s")
+
+
+def _write_maps(pid: int, uid_map: str, via: int | None = None) -> None:
+    """Write uid_map, setgroups=deny and gid_map of `pid`, from the host or from inside namespace holder `via`."""
+    base = f"/proc/{pid}"
+    if via is None:
+        for name, text in (("uid_map", uid_map), ("setgroups", "deny"), ("gid_map", uid_map)):
+            with open(f"{base}/{name}", "w") as handle:
+                handle.write(text)
+        return
+    script = (f"printf '{uid_map}' > {base}/uid_map && printf deny > {base}/setgroups "
+              f"&& printf '{uid_map}' > {base}/gid_map")
+    subprocess.run(["nsenter", f"--user=/proc/{via}/ns/user", "--preserve-credentials", "--", "/bin/sh", "-c", script],
+                   check=True, capture_output=True, timeout=10, env={"PATH": "/usr/bin:/bin"})
+
+
+def _make_root_namespaces() -> RootNamespaces:
+    for tool in ("unshare", "nsenter"):
+        if shutil.which(tool, path="/usr/bin:/bin") is None:
+            raise RuntimeError(f"util-linux's {tool} is not installed")
+    env = {"PATH": "/usr/bin:/bin"}
+    own = os.readlink("/proc/self/ns/user")
+    helpers: list[subprocess.Popen] = []
+    try:
+        setup = subprocess.Popen(["unshare", "--user", "--", "cat"], stdin=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        helpers.append(setup)
+        setup_ns = _wait_for_own_namespace(setup.pid, own)
+        _write_maps(setup.pid, f"0 0 1\n{SANDBOX_UID} {SANDBOX_UID} 1\n")
+        sandbox = subprocess.Popen(
+            ["nsenter", f"--user=/proc/{setup.pid}/ns/user", "--preserve-credentials", "--", "unshare", "--user",
+             "--", "cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        helpers.append(sandbox)
+        _wait_for_own_namespace(sandbox.pid, setup_ns)
+        _write_maps(sandbox.pid, f"0 {SANDBOX_UID} 1\n", via=setup.pid)
+        setup_fd = os.open(f"/proc/{setup.pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+        sandbox_fd = os.open(f"/proc/{sandbox.pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+        return RootNamespaces(setup_fd, sandbox_fd)
+    finally:
+        for helper in helpers:
+            if helper.stdin is not None:
+                helper.stdin.close()
+            try:
+                helper.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                helper.kill()
+                helper.wait()
+
+
+def bwrap_command(bwrap: str, scratch: str, python_args: list[str], info_fd: int | None = None,
+                  namespaces: RootNamespaces | None = None) -> list[str]:
     """The bubblewrap command line that runs `python_args` (after the interpreter) in the sandbox.
 
     With `info_fd`, bubblewrap writes the host pid of the sandbox's init there (JSON 'child-pid'): when
-    that process is gone, so is everything in the sandbox's pid namespace.
+    that process is gone, so is everything in the sandbox's pid namespace. With `namespaces` (we run as
+    root), the worker ends up as host uid 65534 instead of host root (see RootNamespaces); the caller
+    passes their fds to bubblewrap.
     """
+    if namespaces is None:
+        identity = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+                    "--cap-drop", "ALL", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
+    else:
+        identity = ["--userns", str(namespaces.setup_fd), "--userns2", str(namespaces.sandbox_fd),
+                    "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+                    "--die-with-parent", "--new-session",
+                    "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--uid", "0", "--gid", "0"]
     command = [
         bwrap,
         *(["--info-fd", str(info_fd)] if info_fd is not None else []),
-        "--unshare-all", "--unshare-user", "--disable-userns",
-        "--die-with-parent", "--new-session",
-        "--cap-drop", "ALL",
-        "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+        *identity,
         "--hostname", "sandbox",
     ]
     for directory in _SYSTEM_DIRS:
@@ -133,7 +247,15 @@ def bwrap_command(bwrap: str, scratch: str, python_args: list[str], info_fd: int
         command += ["--ro-bind-try", file, file]
     # /tmp first: binds made after it land on top of the tmpfs, so a Python install, venv or checkout
     # that lives under /tmp (CI clones often do) stays visible instead of being hidden by it.
-    command += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp"]
+    # No /proc: the worker needs none, and a procfs, even of its own pid namespace, shows host-wide
+    # memory, load, kernel settings and the host paths of every mount.
+    command += ["--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp"]
+    binds = [*_python_paths(), WORKER_DIR_IN_SANDBOX, scratch]
+    if namespaces is not None:
+        # folders bubblewrap makes for a bind's parents are 0700 root; the worker (host uid 65534) must
+        # pass through them
+        for parent in _parents_to_make(binds):
+            command += ["--perms", "0755", "--dir", parent]
     for path in _python_paths():
         command += ["--ro-bind", path, path]
     command += ["--ro-bind", str(worker_script().parent), WORKER_DIR_IN_SANDBOX]
@@ -142,6 +264,19 @@ def bwrap_command(bwrap: str, scratch: str, python_args: list[str], info_fd: int
         command += ["--setenv", key, value]
     command += ["--", sys.executable, *python_args]
     return command
+
+
+def _parents_to_make(paths: list[str]) -> list[str]:
+    """Ancestors of `paths` that bubblewrap would create (not /, the system folders, /tmp or a bound path)."""
+    bound = set(paths)
+    keep = {"/", "/tmp", "/dev", *_SYSTEM_DIRS}
+    parents: set[str] = set()
+    for path in paths:
+        parent = os.path.dirname(path.rstrip("/"))
+        while parent not in keep and parent not in bound and parent:
+            parents.add(parent)
+            parent = os.path.dirname(parent)
+    return sorted(parents, key=lambda p: (p.count("/"), p))
 
 
 def worker_python_args(level: IsolationLevel, extra: list[str]) -> list[str]:
@@ -155,10 +290,12 @@ def _probe_bwrap(bwrap: str) -> str | None:
     from reward_coder.sandbox.scratch import PROBE_PREFIX, make_scratch
 
     scratch = make_scratch(PROBE_PREFIX)
+    namespaces, _why = root_namespaces()
     try:
-        command = bwrap_command(bwrap, str(scratch), ["-I", "-B", "-c", "import numpy"])
+        command = bwrap_command(bwrap, str(scratch), ["-I", "-B", "-c", "import numpy"], namespaces=namespaces)
         done = subprocess.run(
-            command, capture_output=True, timeout=_PROBE_TIMEOUT_S, env={"PATH": "/usr/bin:/bin"}, check=False
+            command, capture_output=True, timeout=_PROBE_TIMEOUT_S, env={"PATH": "/usr/bin:/bin"}, check=False,
+            pass_fds=namespaces.fds if namespaces else (),
         )
     except (OSError, subprocess.TimeoutExpired) as err:
         return f"{type(err).__name__}: {err}"
@@ -211,11 +348,19 @@ def detect_isolation(refresh: bool = False) -> IsolationStatus:
             problem = _probe_bwrap(bwrap)
             if problem is None:
                 seccomp = _seccomp.supported()
-                filter_text = "seccomp filter, " if seccomp else "no seccomp filter on this architecture, "
+                filter_text = ("default-deny seccomp filter, " if seccomp else
+                               f"NO seccomp filter for {_seccomp.machine()} (only x86_64 and aarch64 have one), ")
+                namespaces, why = root_namespaces()
+                if os.geteuid() != 0:
+                    uid_text = f"uid {SANDBOX_UID} inside, your own uid outside"
+                elif namespaces is not None:
+                    uid_text = f"host uid {SANDBOX_UID} (not root)"
+                else:
+                    uid_text = f"host ROOT (uid {SANDBOX_UID} inside maps to root: {why})"
                 status = IsolationStatus(
                     "bwrap",
                     f"bubblewrap ({bwrap}): no network, own pid/ipc/user namespaces, capabilities dropped, "
-                    f"uid {SANDBOX_UID}, read-only filesystem but a scratch folder, emptied environment, "
+                    f"{uid_text}, read-only filesystem but a scratch folder, no /proc, emptied environment, "
                     f"{filter_text}resource limits",
                     bwrap_path=bwrap,
                     seccomp=seccomp,

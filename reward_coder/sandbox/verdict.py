@@ -32,6 +32,7 @@ _ERROR_RULES = {
     "memory": "memory-limit",
     "timeout": "timeout",
     "crashed": "worker-crashed",
+    "forbidden": "forbidden-syscall",
     "protocol": "protocol-violation",
     "start": "sandbox-failure",
     "load": "load-error",

@@ -31,14 +31,18 @@ from typing import Literal
 
 import numpy as np
 
-from reward_coder.sandbox import _protocol
+from reward_coder.sandbox import _protocol, _seccomp
 from reward_coder.sandbox.isolation import (
+    TMPFS_BYTES,
     IsolationStatus,
     bwrap_command,
+    root_namespaces,
     detect_isolation,
     worker_environment,
     worker_python_args,
 )
+from reward_coder.sandbox.cgroups import CgroupSupport, WorkerCgroup
+from reward_coder.sandbox.cgroups import detect as _detect_cgroups
 from reward_coder.sandbox.scratch import WORKER_PREFIX, make_scratch
 from reward_coder.sandbox.scratch import process_start as _start_time
 
@@ -66,7 +70,10 @@ class SandboxLimits:
     open_files: int = 64
     """RLIMIT_NOFILE; the worker needs its two pipes and the standard streams."""
     processes: int = 1
-    """RLIMIT_NPROC: no children. Root-mapped bubblewrap ignores it, hence the seccomp filter too."""
+    """RLIMIT_NPROC: no children. The worker runs as an unprivileged host uid even under root (see
+    isolation.RootNamespaces), so the kernel enforces it; the seccomp filter refuses new threads too."""
+    cgroup_cpu_cores: float = 1.0
+    """cpu.max of the worker's cgroup, in cores, where cgroup quotas are in force (see cgroups.py)."""
     spin_us: float = 100.0
     """Busy-wait this long for an answer before sleeping (only with more than one CPU). Waking a sleeping
     parent costs ~25 us on a multi-core VM, more than a typical reward call. Set 0 when every core is
@@ -77,7 +84,7 @@ class SandboxLimits:
     the worker has a core of its own; the trainer turns it on when cores outnumber busy processes."""
 
 
-CallErrorKind = Literal["exception", "memory", "timeout", "crashed", "protocol", "start", "load", "closed"]
+CallErrorKind = Literal["exception", "memory", "timeout", "crashed", "forbidden", "protocol", "start", "load", "closed"]
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,7 @@ class _Resources:
         self.scratch: Path | None = None
         self.sandbox_init: tuple[int, str] | None = None
         """(host pid, start time) of bubblewrap's pid-namespace init, which is not our child."""
+        self.cgroup: WorkerCgroup | None = None
 
     def kill(self) -> None:
         self._kill_group()
@@ -221,6 +229,9 @@ class _Resources:
         self.fds = []
         if self.process is not None and self.process.stderr is not None:
             self.process.stderr.close()
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
         self.drop_scratch()
 
     def drop_scratch(self) -> None:
@@ -258,6 +269,8 @@ class SandboxedReward:
         self.worker_id = uuid.uuid4().hex[:12]
         self.start_error: CallError | None = None
         self.seccomp_active = False
+        self.cgroup_active = False
+        """Whether the worker's processes run in a cgroup with memory and CPU quotas (see cgroups.py)."""
         """Whether the worker reported its seccomp filter installed (see _seccomp.py)."""
         self.worker_uid: int | None = None
         """The uid the worker runs as, as it sees itself (65534 under bubblewrap or after dropping root)."""
@@ -301,10 +314,15 @@ class SandboxedReward:
         python_args = worker_python_args(self.isolation.level, [str(req_read), str(resp_write), str(scratch)])
         pass_fds = [req_read, resp_write]
         info_read = None
+        namespaces = None
         if self.isolation.level == "bwrap" and self.isolation.bwrap_path:
             info_read, info_write = os.pipe()
             pass_fds.append(info_write)
-            command = bwrap_command(self.isolation.bwrap_path, str(scratch), python_args, info_fd=info_write)
+            namespaces, _why = root_namespaces()
+            if namespaces is not None:
+                os.chmod(scratch, 0o711)  # bubblewrap enters it as no one in particular; the worker writes nothing
+            command = bwrap_command(self.isolation.bwrap_path, str(scratch), python_args, info_fd=info_write,
+                                    namespaces=namespaces)
             env = {"PATH": "/usr/bin:/bin"}
         else:
             command = [sys.executable, *python_args]
@@ -315,7 +333,7 @@ class SandboxedReward:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                pass_fds=pass_fds,
+                pass_fds=pass_fds + (namespaces.fds if namespaces is not None else []),
                 env=env,
                 cwd=str(scratch),
                 start_new_session=True,
@@ -338,6 +356,7 @@ class SandboxedReward:
             "guards": python_guards,
             "seccomp": self.isolation.seccomp,
             "drop_root": self.isolation.level != "bwrap",
+            "become_sandbox_user": namespaces is not None,
             "max_output_elements": self._max_elements,
             "limits": {
                 "memory_bytes": int(self.limits.memory_mb) << 20,
@@ -365,10 +384,73 @@ class SandboxedReward:
             self._fail(CallError("protocol", "the worker answered start-up with something else"))
             return
         self.seccomp_active = hello.get("seccomp") is True
-        uid = hello.get("uid")
-        self.worker_uid = uid if type(uid) is int else None
+        self._enter_cgroup()
+        self.worker_uid = self._host_uid()
+        """The worker's real uid as the host sees it (inside its user namespace it may be another)."""
         if hello.get("ok") is not True:
             self._fail(self._error_from(hello.get("error"), default_kind="load"))
+
+    def _enter_cgroup(self) -> None:
+        """Move the worker's processes into a cgroup of their own with memory and CPU quotas, if possible."""
+        support = cgroup_support()
+        if not support.available:
+            return
+        try:
+            memory = (int(self.limits.memory_mb) << 20) + TMPFS_BYTES
+            group = WorkerCgroup(support, memory, self.limits.cgroup_cpu_cores)
+        except OSError:
+            return
+        self._resources.cgroup = group
+        pids = [p for p in (self._resources.process.pid if self._resources.process else None,
+                            self._resources.sandbox_init[0] if self._resources.sandbox_init else None,
+                            self._worker_host_pid()) if p is not None]
+        group.add(pids)
+        self.cgroup_active = True
+
+    def _worker_host_pid(self) -> int | None:
+        """The worker's pid on the host: the child of bubblewrap's sandbox init, or the process we started."""
+        process = self._resources.process
+        if self.isolation.level != "bwrap":
+            return process.pid if process is not None else None
+        init = self._resources.sandbox_init
+        if init is None:
+            return None
+        try:
+            children = Path(f"/proc/{init[0]}/task/{init[0]}/children").read_text().split()
+        except OSError:
+            return None
+        return int(children[0]) if children else None
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the worker process has used so far (user + system, as the host accounts it).
+
+        Sampled around calls this shows CPU spent *between* them, which a worker without threads can
+        only spend in its own bounded spin-wait (worker_spin_us); the cgroup's cpu.stat, where one is in
+        force, counts every process of the worker."""
+        if self._resources.cgroup is not None:
+            usage = self._resources.cgroup.cpu_seconds()
+            if usage is not None:
+                return usage
+        pid = self._worker_host_pid()
+        if pid is None:
+            return None
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _host_uid(self) -> int | None:
+        pid = self._worker_host_pid()
+        if pid is None:
+            return None
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
 
     def _read_sandbox_init(self) -> None:
         """bubblewrap reports its init's pid before starting the worker, so it is there by now."""
@@ -409,6 +491,10 @@ class SandboxedReward:
                     stderr = process.stderr.read(4096) or b""
                 except OSError:
                     stderr = b""
+        forbidden = _forbidden_call(stderr)
+        if forbidden is not None:
+            return CallError("forbidden", f"the code made a forbidden system call while loading: {forbidden}; "
+                             "the worker was stopped")
         last_line = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         status = self._exit_description()
         if phase == "load":
@@ -721,7 +807,14 @@ class SandboxedReward:
     def _death(self) -> CallError:
         self._resources.wait_exit(timeout=2.0)
         self._resources.kill()
+        forbidden = _forbidden_call(self._stderr_tail())
+        if forbidden is not None:
+            return CallError("forbidden", f"the code made a forbidden system call: {forbidden}; the worker was "
+                             "stopped (reward code may only compute with numpy and math)")
         status = self._exit_description()
+        if "SIGSYS" in status:
+            return CallError("forbidden", "the code made a forbidden system call; the kernel stopped the worker "
+                             "before it could name the call (creating a thread or a process does this)")
         hint = ""
         if any(name in status for name in ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE")):
             hint = " (a crash in native code, such as reading outside an array with stride tricks or ctypes)"
@@ -731,12 +824,43 @@ class SandboxedReward:
             hint = " (the candidate ended the worker process)"
         return CallError("crashed", f"the worker died during the call: {status}{hint}")
 
+    def _stderr_tail(self) -> bytes:
+        process = self._resources.process
+        if process is None or process.stderr is None:
+            return b""
+        try:
+            os.set_blocking(process.stderr.fileno(), False)
+            return process.stderr.read(4096) or b""
+        except (OSError, ValueError):
+            return b""
+
     def _dead_error(self) -> CallError:
         assert self._dead is not None
         if self._dead.kind == "closed":
             return self._dead
         return CallError(self._dead.kind, f"the worker stopped earlier: {self._dead.message}",
                          self._dead.exc_type, self._dead.line)
+
+
+_cgroup_support: tuple[int, CgroupSupport] | None = None
+
+
+def cgroup_support() -> CgroupSupport:
+    """Whether workers of this process get cgroup quotas (detected once per process)."""
+    global _cgroup_support
+    if _cgroup_support is None or _cgroup_support[0] != os.getpid():
+        _cgroup_support = (os.getpid(), _detect_cgroups())
+    return _cgroup_support[1]
+
+
+def _forbidden_call(stderr: bytes) -> str | None:
+    """The system call a worker was stopped for, from the report its SIGSYS handler wrote (see _seccomp)."""
+    for line in reversed(stderr.decode("ascii", "replace").splitlines()):
+        if line.startswith(_seccomp.REPORT_PREFIX):
+            number = line[len(_seccomp.REPORT_PREFIX):].strip()
+            if number.lstrip("-").isdigit() and len(number) < 6:
+                return f"{_seccomp.syscall_name(int(number))} (number {number})"
+    return None
 
 
 def _spin_seconds(spin_us: float) -> float:

@@ -12,7 +12,8 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 
 class Executor(Protocol):
@@ -81,6 +82,33 @@ def _interrupt_job(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"stopped by signal {signum}")
 
 
+_SECRET_WORDS = {"KEY", "KEYS", "APIKEY", "TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWD",
+                 "CREDENTIAL", "CREDENTIALS", "AUTH"}
+_environment_lock = threading.Lock()
+
+
+def secret_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Names of environment variables that look like credentials (OPENAI_API_KEY, HF_TOKEN,
+    AWS_SECRET_ACCESS_KEY, GOOGLE_APPLICATION_CREDENTIALS, ...): a trainer needs none of them."""
+    environ = os.environ if environ is None else environ
+    return sorted(name for name in environ if _SECRET_WORDS & set(name.upper().replace("-", "_").split("_")))
+
+
+@contextmanager
+def _spawning_without_secrets() -> Iterator[None]:
+    """Hide credentials from os.environ while pool workers are spawned (they copy the environment then).
+
+    Workers are started inside `submit` (spawn context, on demand), in this thread, and only for the
+    few milliseconds of the call; the loop asks no LLM while it submits training jobs.
+    """
+    with _environment_lock:
+        hidden = {name: os.environ.pop(name) for name in secret_variables()}
+        try:
+            yield
+        finally:
+            os.environ.update(hidden)
+
+
 class InlineExecutor:
     """Runs jobs one after another in this process: for tests and debugging."""
 
@@ -118,7 +146,8 @@ class LocalExecutor:
 
     def map_unordered(self, fn, jobs):
         pool = self._ensure_pool()
-        futures = {pool.submit(fn, job): index for index, job in enumerate(jobs)}
+        with _spawning_without_secrets():  # training processes start with no provider keys
+            futures = {pool.submit(fn, job): index for index, job in enumerate(jobs)}
         try:
             for future in as_completed(futures):
                 yield futures[future], future.result()

@@ -10,7 +10,7 @@ def test_doctor_reports_bwrap_and_a_live_worker():
     assert result.exit_code == 0, result.stdout + result.stderr
     text = " ".join(result.stdout.split())
     assert "isolation in force: bwrap" in text
-    assert "sandbox worker: ok (uid 65534" in text
+    assert "sandbox worker: ok (host uid 65534" in text
 
 
 def test_doctor_reports_the_fallback_and_the_refusal(monkeypatch):

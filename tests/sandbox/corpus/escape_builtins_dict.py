@@ -1,5 +1,5 @@
 # expect: static:no-dunder-name
-# bypass: runtime:runtime-error
+# bypass: runtime:forbidden-syscall
 # probe: marker
 def compute_reward(state, action, next_state):
     opener = __builtins__["open"] if isinstance(__builtins__, dict) else __builtins__.open

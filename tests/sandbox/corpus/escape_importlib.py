@@ -1,5 +1,5 @@
 # expect: static:no-import
-# bypass: runtime:runtime-error
+# bypass: runtime:forbidden-syscall
 # probe: marker
 import importlib
 

@@ -1,5 +1,5 @@
 # expect: static:no-import
-# bypass: runtime:runtime-error|runtime:timeout
+# bypass: runtime:forbidden-syscall
 # probe: processes
 import os
 

@@ -1,5 +1,5 @@
 # expect: static:no-import
-# bypass: runtime:runtime-error|runtime:worker-crashed
+# bypass: runtime:forbidden-syscall
 import os
 import signal
 

@@ -1,5 +1,5 @@
 # expect: static:forbidden-attribute
-# bypass: runtime:runtime-error
+# bypass: runtime:forbidden-syscall
 # probe: marker
 import numpy as np
 

@@ -1,5 +1,5 @@
 # expect: static:no-import
-# bypass: runtime:timeout
+# bypass: runtime:forbidden-syscall
 import time
 
 

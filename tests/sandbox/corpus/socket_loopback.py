@@ -1,5 +1,5 @@
 # expect: static:no-import
-# bypass: runtime:runtime-error|runtime:load-error
+# bypass: runtime:forbidden-syscall
 # probe: listener
 import socket
 

@@ -1,5 +1,5 @@
 # expect: static:forbidden-builtin
-# bypass: runtime:runtime-error
+# bypass: runtime:forbidden-syscall
 # probe: marker
 def compute_reward(state, action, next_state):
     with open("{MARKER}", "w") as handle:
