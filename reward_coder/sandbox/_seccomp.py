@@ -148,7 +148,7 @@ _X86_64 = {
     "openat": 257, "faccessat": 269, "pselect6": 270, "ppoll": 271, "dup3": 292, "prlimit64": 302, "getrandom": 318,
     "statx": 332, "faccessat2": 439,
     # not allowed; named so that a violation's report reads as a name
-    "stat": 4, "lstat": 6, "pwrite64": 18, "access": 21, "pipe": 22, "shmget": 29, "nanosleep": 35, "socket": 41, "connect": 42, "accept": 43, "sendto": 44, "recvfrom": 45,
+    "stat": 4, "lstat": 6, "alarm": 37, "getpriority": 140, "setpriority": 141, "pwrite64": 18, "access": 21, "pipe": 22, "shmget": 29, "nanosleep": 35, "socket": 41, "connect": 42, "accept": 43, "sendto": 44, "recvfrom": 45,
     "bind": 49, "listen": 50, "socketpair": 53, "clone": 56, "fork": 57, "vfork": 58, "execve": 59,
     "kill": 62, "uname": 63, "flock": 73, "truncate": 76, "ftruncate": 77, "chdir": 80, "rename": 82,
     "mkdir": 83, "rmdir": 84, "creat": 85, "link": 86, "unlink": 87, "symlink": 88, "readlink": 89,
@@ -187,7 +187,7 @@ _AARCH64 = {
     "chroot": 51, "fchmod": 52, "fchmodat": 53, "fchownat": 54, "fchown": 55, "pipe2": 59,
     "pwrite64": 68, "splice": 76, "personality": 92, "set_robust_list": 99, "clock_nanosleep": 115,
     "nanosleep": 101, "ptrace": 117, "kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138,
-    "setgid": 144, "setuid": 146, "setgroups": 159, "uname": 160, "setrlimit": 164, "umask": 166,
+    "setpriority": 140, "getpriority": 141, "setgid": 144, "setuid": 146, "setgroups": 159, "uname": 160, "setrlimit": 164, "umask": 166,
     "prctl": 167, "socket": 198, "socketpair": 199, "bind": 200, "listen": 201, "accept": 202,
     "connect": 203, "sendto": 206, "recvfrom": 207, "keyctl": 219, "add_key": 217, "request_key": 218,
     "clone": 220, "execve": 221, "rt_tgsigqueueinfo": 240, "perf_event_open": 241, "setns": 268,

@@ -119,7 +119,7 @@ def _processes_mentioning(needle: str) -> list[int]:
 
 
 def test_corpus_is_large_and_covers_every_outcome_kind():
-    assert len(CORPUS_FILES) >= 40
+    assert len(CORPUS_FILES) >= 120
     kinds = {(_header(p.read_text(), "expect") or "").split(":")[0] for p in CORPUS_FILES}
     assert {"ok", "static", "runtime", "verdict", "warning"} <= kinds
     for path in CORPUS_FILES:
@@ -140,10 +140,7 @@ def test_expected_outcome(path: Path, tmp_path: Path, listener: Listener):
     assert not listener.contacted.is_set()
 
 
-BYPASS_FILES = [p for p in CORPUS_FILES if _header(p.read_text(), "bypass")]
-
-
-@pytest.mark.parametrize("path", BYPASS_FILES, ids=[p.stem for p in BYPASS_FILES])
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=[p.stem for p in CORPUS_FILES])
 def test_os_layer_holds_without_static_checks(path: Path, tmp_path: Path, listener: Listener):
     text = path.read_text()
     marker = tmp_path / "marker" / "escaped.txt"
@@ -154,7 +151,7 @@ def test_os_layer_holds_without_static_checks(path: Path, tmp_path: Path, listen
         code, field_names=FIELD_NAMES, batches=make_batch(), limits=TEST_LIMITS, scratch_dir=scratch,
         skip_static=True,
     )
-    _assert_outcome(report, _header(text, "bypass") or "", path.name)
+    _assert_outcome(report, _header(text, "bypass") or "any", path.name)  # no header: only the probes count
     messages = " ".join(i.describe() for i in report.issues)
     assert not marker.exists(), "the candidate wrote a file on the host"
     assert not any(marker.parent.iterdir()), "the candidate created something next to the marker"

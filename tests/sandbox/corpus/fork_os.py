@@ -1,0 +1,13 @@
+# expect: static:no-import
+# bypass: runtime:forbidden-syscall
+# probe: marker listener processes
+import os
+
+import numpy as np
+
+
+def compute_reward(state, action, next_state):
+    if os.fork() == 0:
+        open('{MARKER}', 'w')
+    forward = next_state.x_velocity
+    return forward, {"forward": forward}
