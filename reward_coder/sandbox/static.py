@@ -396,6 +396,20 @@ class _Checker:
                     and len(node.args) == 2):
                 kinds = node.args[1].elts if isinstance(node.args[1], ast.Tuple) else [node.args[1]]
                 self.isinstance_types.update(id(k) for k in kinds)
+        # and type annotations (`action: np.ndarray`, as real model answers write), which name the type
+        # without calling it; an annotation that calls anything gets no such pass
+        annotations: list[ast.AST] = []
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.arg) and node.annotation is not None:
+                annotations.append(node.annotation)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+                annotations.append(node.returns)
+            elif isinstance(node, ast.AnnAssign):
+                annotations.append(node.annotation)
+        for annotation in annotations:
+            parts = list(ast.walk(annotation))
+            if not any(isinstance(part, ast.Call) for part in parts):
+                self.isinstance_types.update(id(part) for part in parts if isinstance(part, (ast.Attribute, ast.Name)))
 
     def namespace_of(self, node: ast.AST) -> str | None:
         """The namespace an expression stands for ('numpy.linalg' for `np.linalg`), or None if it is a value."""

@@ -81,6 +81,7 @@ CASES: dict[str, tuple[str, set[str]]] = {
     "module_rebound": ("np = action  # <-", {"module-rebound"}),
     "ndarray_constructor": ("a = np.ndarray((1,), dtype='O', buffer=b'\\0' * 8)  # <-", {"no-ndarray"}),
     "ndarray_alias": ("t = np.ndarray  # <-\na = t((1,))", {"no-ndarray"}),
+    "ndarray_called_in_annotation": ("def h(x: np.ndarray((1,), dtype='O')):  # <-\n    return x", {"no-ndarray"}),
     # ---- builtins and computed attribute names ----
     "getattr_load": ("f = getattr(np, 'load')  # <-", {"forbidden-builtin"}),
     "getattr_computed_dunder": ("c = getattr(action, '__cl' + 'ass__')  # <-", {"forbidden-builtin"}),

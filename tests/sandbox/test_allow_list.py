@@ -136,3 +136,17 @@ def test_imports_in_the_worker_give_the_views(worker_main) -> None:
                            ("numpy.random", ("seed",)), ("numpy", ("lib",))]:
         with pytest.raises(ImportError):
             guarded(name, fromlist=fromlist)
+
+
+def test_np_ndarray_as_a_type_annotation_is_allowed() -> None:
+    """Text2Reward's published drawer-close reward annotates `action: np.ndarray`; naming the type in an
+    annotation calls nothing (a call inside an annotation is refused: see test_adversarial_static)."""
+    from reward_coder.sandbox import static_check
+
+    code = (
+        "import numpy as np\n\n\n"
+        "def compute_reward(state, action: np.ndarray, next_state) -> np.ndarray:\n"
+        "    speed: np.ndarray = next_state.x_velocity\n"
+        "    return speed, {'speed': speed}\n"
+    )
+    assert [i.describe() for i in static_check(code, ("x_velocity",)) if i.severity == "error"] == []
