@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from reward_coder.openworld.analysis import open_world_findings
 from reward_coder.success import lower_is_better
 from reward_coder.outcomes import TrainOutcome
 from reward_coder.types import EnvCard, FieldSpec, SuccessSpec, TermStats
@@ -82,6 +83,7 @@ def _episode_findings(episodes: list[dict[str, Any]], card: EnvCard, success: Su
     if shown:
         findings.append(f"episode means of the fields: {', '.join(shown)}")
     findings.extend(_distance_findings(episodes, card))
+    findings.extend(open_world_findings(episodes))  # deaths by cause, stuck, achievements: [] off open worlds
     if len(set(lengths.tolist())) > 1:
         findings.append(f"episode length {lengths.min()}-{lengths.max()} (mean {lengths.mean():.0f})")
     return findings

@@ -55,6 +55,9 @@ class EpisodeRecord:
     """The card's progress measure for this episode (lower is better); None when the card declares none."""
     candidate_return: float | None = None
     """Episode return of the reward being evaluated (unnormalized); None when none was given."""
+    open_world: dict[str, Any] = field(default_factory=dict)
+    """Open-world cards only (Crafter, MineDojo): achievements reached, death and its cause, first success
+    step, cells visited, stuck (reward_coder/openworld/episodes.py); empty for other cards."""
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,7 @@ def evaluate_policy(
     `render_episodes` > 0 records rgb frames of the first episodes (for videos).
     """
     from reward_coder.envs import make_env
+    from reward_coder.openworld.episodes import episode_facts, is_open_world
     from reward_coder.reward.wrappers import FIELDS_KEY, NamedFields, RewardWrapper
 
     render_mode = "rgb_array" if render_episodes > 0 else None
@@ -250,6 +254,7 @@ def evaluate_policy(
             stacked = {name: np.stack(values) for name, values in trajectory.items()}
             outcome = episode_outcome(success, stacked, native_return, length, infos)
             summary = summarize_trajectory(card, stacked)
+            facts = episode_facts(card, stacked, success, bool(terminated)) if is_open_world(card) else {}
             records.append(
                 EpisodeRecord(
                     length=length,
@@ -266,6 +271,7 @@ def evaluate_policy(
                     distance_means=summary.distance_means,
                     progress=summary.progress,
                     candidate_return=own_return if reward_fn is not None else None,
+                    open_world=facts,
                 )
             )
     finally:

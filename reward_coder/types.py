@@ -265,6 +265,9 @@ class TrainDefaults:
     """VecNormalize the observations (card `train.normalize: {obs: true}`; `normalize: true` sets both)."""
     normalize_reward: bool = False
     """VecNormalize the reward being trained, whichever it is (candidate, the env's own, sparse)."""
+    eval_deterministic: bool = True
+    """Evaluate the policy's most likely action (card `train.eval_deterministic`). Crafter's cards set false:
+    its scoreboard samples actions, and a greedy PPO policy there mostly repeats one action in place."""
 
 
 @dataclass(frozen=True)

@@ -488,7 +488,7 @@ def _discrete_action(action: Mapping[str, Any], reader: _Reader) -> ActionSpec:
 def _train(value: Any, reader: _Reader) -> TrainDefaults:
     train = reader.mapping(value, "train")
     keys = ("algorithm", "total_timesteps", "n_envs", "max_episode_steps", "eval_episodes", "hyperparameters",
-            "normalize")
+            "normalize", "eval_deterministic")
     reader.keys(train, "train", keys[:5], keys[5:])
     normalize_obs, normalize_reward = _normalize(train.get("normalize", False), reader)
     return TrainDefaults(
@@ -500,6 +500,7 @@ def _train(value: Any, reader: _Reader) -> TrainDefaults:
         hyperparameters=dict(reader.mapping(train.get("hyperparameters", {}) or {}, "train.hyperparameters")),
         normalize_obs=normalize_obs,
         normalize_reward=normalize_reward,
+        eval_deterministic=reader.boolean(train.get("eval_deterministic", True), "train.eval_deterministic"),
     )
 
 

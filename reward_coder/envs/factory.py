@@ -21,6 +21,8 @@ class EnvBuildError(RewardCoderError):
 _ENV_PACKAGES: tuple[tuple[str, str, str], ...] = (
     ("Meta-World/", "metaworld", "pip install 'reward-coder[metaworld]'"),
     ("Crafter", "crafter", "pip install 'reward-coder[crafter]'"),
+    ("MineDojo", "minedojo", "MineDojo also needs JDK 8, old pip/setuptools with numpy<2 and network access on its "
+                             "first make (reward_coder/openworld/minedojo.py); `pip install minedojo` where those exist"),
     ("Fetch", "gymnasium_robotics", "pip install 'reward-coder[robotics]'"),
     ("Adroit", "gymnasium_robotics", "pip install 'reward-coder[robotics]'"),
     ("PointMaze", "gymnasium_robotics", "pip install 'reward-coder[robotics]'"),

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from reward_coder.errors import ConfigError
 from reward_coder.train.knobs import check_action_space, check_hyperparameters
-from reward_coder.train.sb3 import TrainJob, _algorithm_class, make_vec_env, model_kwargs, resolve_device, training_env
+from reward_coder.train.sb3 import (TrainJob, _algorithm_class, make_vec_env, model_kwargs, policy_name, resolve_device,
+                                    training_env)
 
 MIN_FREE_MB = 200
 """Free space an output folder needs: checkpoints of a MuJoCo candidate are a few MB each, SAC's replay
@@ -69,7 +70,7 @@ def preflight_job(job: TrainJob, out_dir: Path, *, source: str) -> None:
                                   normalize_reward=native.normalize_reward,
                                   gamma=float(native.hyperparameters.get("gamma", 0.99)))
         try:
-            algo("MlpPolicy", venv, seed=native.seed, device=resolve_device(native.device), verbose=0,
+            algo(policy_name(venv.observation_space), venv, seed=native.seed, device=resolve_device(native.device), verbose=0,
                  tensorboard_log=None, **model_kwargs(native.hyperparameters))
         except (TypeError, ValueError, AssertionError, KeyError) as err:
             raise ConfigError(f"{source}: {native.algorithm} does not accept its hyperparameters "

@@ -144,6 +144,13 @@ ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "elu": "ELU", "leaky_relu": "Leak
 """Names a card may give policy_kwargs.activation_fn (YAML cannot hold a torch class)."""
 
 
+def policy_name(observation_space) -> str:
+    """SB3's policy for the env's observation: a CNN for images (Crafter's pixels), an MLP for vectors."""
+    from stable_baselines3.common.preprocessing import is_image_space
+
+    return "CnnPolicy" if is_image_space(observation_space) else "MlpPolicy"
+
+
 def model_kwargs(hyperparameters: dict[str, Any]) -> dict[str, Any]:
     """Card hyperparameters as SB3 keyword arguments: policy_kwargs.activation_fn 'relu' -> torch.nn.ReLU."""
     kwargs = dict(hyperparameters)
@@ -308,7 +315,7 @@ def train_candidate(job: TrainJob, on_progress: Callable[[CurvePoint], None] | N
             if checkpoint.has(RNG_FILE):
                 _restore_rng(_read_pickle(checkpoint.path(RNG_FILE)), model, base)
         else:
-            model = algo("MlpPolicy", venv, seed=job.seed, device=device, verbose=0, tensorboard_log=tb,
+            model = algo(policy_name(venv.observation_space), venv, seed=job.seed, device=device, verbose=0, tensorboard_log=tb,
                          **model_kwargs(job.hyperparameters))
         timesteps = int(model.num_timesteps)
         if wrapper is not None:
@@ -317,7 +324,7 @@ def train_candidate(job: TrainJob, on_progress: Callable[[CurvePoint], None] | N
         def policy(obs: np.ndarray) -> np.ndarray:
             if normalizer is not None:
                 obs = normalizer.normalize_obs(obs)  # frozen statistics: normalize_obs never updates them
-            action, _ = model.predict(obs, deterministic=True)
+            action, _ = model.predict(obs, deterministic=job.card.train.eval_deterministic)
             return action
 
         segment_start = time.monotonic()

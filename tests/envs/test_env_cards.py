@@ -15,7 +15,8 @@ from reward_coder.resources import data_dir
 PACKAGED = sorted(data_dir("envs").glob("*.yaml"))
 DECLARED_IDS = {"cartpole", "acrobot", "reacher", "inverted-double-pendulum"}
 """Cards of family 'declared': their fields are expressions in the card, no adapter code per env."""
-EXPECTED_IDS = {"pendulum", "mountaincar", "halfcheetah", "hopper", "walker2d", "ant", "humanoid", "fetch-reach", "fetch-push"} | DECLARED_IDS | {
+EXPECTED_IDS = {"pendulum", "mountaincar", "halfcheetah", "hopper", "walker2d", "ant", "humanoid", "fetch-reach", "fetch-push",
+                "crafter", "crafter-pixels"} | DECLARED_IDS | {
     f"metaworld-{name}"
     for name in (
         "reach", "push", "pick-place", "button-press", "door-open", "door-close", "drawer-open", "drawer-close",

@@ -213,6 +213,8 @@ _FAMILIES: dict[str, str] = {
     "metaworld": "reward_coder.envs.adapters.metaworld:MetaWorldAdapter",
     "fetch": "reward_coder.envs.adapters.fetch:FetchAdapter",
     "declared": "reward_coder.envs.adapters.declared:DeclaredAdapter",
+    "crafter": "reward_coder.envs.adapters.crafter:CrafterAdapter",
+    "minedojo": "reward_coder.envs.adapters.minedojo:MineDojoAdapter",
 }
 """Family name -> 'module:Class', imported on first use so listing cards needs no simulator."""
 
