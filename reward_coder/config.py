@@ -113,6 +113,13 @@ class RunConfig:
     strict_direction: bool = False
     """Do not train a candidate that prefers the card's known-bad reference states to its good ones (the
     direction check's `direction-reversed`, then an error); by default that is a warning fed back."""
+    mode: str = "reward"
+    """'reward': the designer loop writes reward functions. 'latent' (LaRe): the LLM writes latent task
+    factors, a verifier merges them, and a decoder trained by return decomposition on the episodic return
+    turns them into the reward SAC learns from (reward_coder/latent/)."""
+    episode_steps: int | None = None
+    """Latent mode: episode length (TimeLimit) for training and evaluation; None takes the card's. Short
+    episodes let a tiny budget finish several, which the decoder needs to learn anything."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -125,6 +125,13 @@ def start_run(config: RunConfig, task: Task, store: RunStore, completer: Complet
     return task
 
 
+def run_latent_mode(config: RunConfig, task: Task, services: LoopServices) -> dict[str, Any]:
+    """`run --mode latent` (LaRe): its own steps live in reward_coder/latent/loop.py."""
+    from reward_coder.latent.loop import run_latent
+
+    return run_latent(config, task, services.store, services.completer, services.on_event)
+
+
 def propose_success(task: Task, completer: Completer, emit: EventSink) -> tuple[Task, str]:
     """Ask the LLM for a success test of a free-text task; fall back to the card's default if it is unusable."""
     import json

@@ -87,6 +87,9 @@ def _execute_locked(config: RunConfig, store: RunStore, task, *, progress: str, 
     from reward_coder.generate import make_checker
     from reward_coder.loop import run_loop, start_run
 
+    if config.mode == "latent":
+        _execute_latent(config, store, task, progress=progress)
+        return
     if not preflighted:
         _preflight(config, task, store.root)
     printer = ProgressPrinter(progress, config.model, run_dir=store.root)
@@ -104,6 +107,45 @@ def _execute_locked(config: RunConfig, store: RunStore, task, *, progress: str, 
     if not trained:
         raise fail("no candidate was trained in this run: each failed before or during training, for the reasons "
                    f"in the table above; see {store.root}/iterations/*/analysis.md", NOTHING_TRAINED_EXIT_CODE)
+
+
+def _execute_latent(config: RunConfig, store: RunStore, task, *, progress: str) -> None:
+    """Latent mode (LaRe): factor design and verification, then SAC on the decoded reward, trained inline."""
+    from reward_coder.loop import run_latent_mode, start_run
+
+    printer = ProgressPrinter(progress, config.model, run_dir=store.root)
+    services, journal = _services(config, store, printer, "inline", None, False)
+    try:
+        if not store.exists("task.json"):
+            task = start_run(config, task, store, services.completer, printer)
+        err_console.print(f"run folder: {store.root}", highlight=False)
+        summary = run_latent_mode(config, task, services)
+    finally:
+        services.executor.close()
+        printer.close()
+    if summary["status"] == "no_factors":
+        raise fail(f"no factor function passed the checks ({summary['note']}); see {store.root}/latent/samples/",
+                   NOTHING_TRAINED_EXIT_CODE)
+    factors = ", ".join(f["name"] for f in summary["factors"])
+    console.print(f"latent factors ({summary['chosen']}): {factors}", highlight=False)
+    console.print(f"  {summary['note']}", highlight=False)
+    shares = (summary.get("attributions") or {}).get("shares") or {}
+    if shares:
+        console.print("  decoder attributions: " + ", ".join(f"{k} {v:.2f}" for k, v in
+                                                           sorted(shares.items(), key=lambda kv: -kv[1])),
+                      highlight=False)
+    outcome = summary["outcome"]
+    if summary["status"] == "ok":
+        record = outcome.get("eval") or {}
+        console.print(f"training: {outcome['timesteps']} steps; final evaluation: success rate "
+                      f"{record.get('success_rate', 0.0):.2f}, native return {record.get('native_return_mean', 0.0):.1f}",
+                      highlight=False)
+    else:
+        console.print(f"training {summary['status']}: {summary['failure']}", highlight=False)
+    console.print(f"LLM cost: {describe_cost(store, journal.total_cost_usd)}; everything is in {store.root}/",
+                  highlight=False)
+    if summary["status"] != "ok":
+        raise fail("latent-mode training did not finish; see the line above", NOTHING_TRAINED_EXIT_CODE)
 
 
 def describe_best(best: dict[str, Any]) -> str:
@@ -215,12 +257,18 @@ def run(
     strict_direction: Annotated[bool, typer.Option("--strict-direction", help="Do not train a candidate that prefers the card's known-bad reference states (else a warning).")] = False,
     algo: AlgoOption = None,
     hyperparams: HyperparamsOption = None,
+    mode: Annotated[str, typer.Option("--mode", help="reward (design reward functions) or latent (LaRe: LLM-written latent factors, a decoder trained on the episodic return, SAC).")] = "reward",
+    episode_steps: Annotated[Optional[int], typer.Option("--episode-steps", min=10, help="Latent mode: episode length for training and evaluation (default: the card's).")] = None,
 ) -> None:
     """Design, check, critique, train, evaluate and refine reward functions for a task."""
     from reward_coder.tasks import resolve_task
 
     if progress not in ("text", "quiet", "json"):
         raise ConfigError(f"--progress must be text, quiet or json, not '{progress}'")
+    if mode not in ("reward", "latent"):
+        raise ConfigError(f"--mode must be reward or latent, not '{mode}'")
+    if episode_steps is not None and mode != "latent":
+        raise ConfigError("--episode-steps applies to --mode latent only")
     resolved = resolve_task(task, instruction, env)
     config = RunConfig(
         instruction=resolved.instruction, env=resolved.card.id, task=resolved.key if resolved.named else "",
@@ -231,11 +279,12 @@ def run(
         **llm_settings(model, api_base, max_tokens, split_samples, timeout),
         **pricing_settings(price_per_1k_tokens, allow_unpriced), temperature=temperature, few_shot=not no_example,
         finalists=finalists, final_seeds=final_seeds, strict_direction=strict_direction,
-        **knob_settings(algo, hyperparams),
+        **knob_settings(algo, hyperparams), mode=mode, episode_steps=episode_steps,
     )
     folder = out or Path("runs") / make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed)
     check_llm(config)
-    _preflight(config, resolved, folder)  # before the folder exists: a setup that cannot train leaves nothing
+    if mode != "latent":  # latent mode trains SAC with a decoder, not the card's setup that preflight builds
+        _preflight(config, resolved, folder)  # before the folder exists: a setup that cannot train leaves nothing
     store = RunStore.create(folder)
     if store.exists("state.json"):
         raise ConfigError(f"'{store.root}' already holds a run; use `reward-coder resume {store.root}` or another --out")

@@ -126,6 +126,9 @@ def build_report(run_dir: str | Path, *, video: bool = True, video_name: str = "
     run = _normalized_best(read_run(run_dir))
     figures = _figures(run)
     video_info, attachments = _video(run, video, video_name)
-    html = render_html(run=run, figures=figures, video=video_info, generated=time.time())
+    from reward_coder.report.latent import latent_view
+
+    html = render_html(run=run, figures=figures, video=video_info, generated=time.time(),
+                       latent=latent_view(run.root))
     return Report(html=html, seconds=time.monotonic() - started, video_note=video_info.get("error") or "",
                   attachments=attachments, candidates=tuple(c.id for c in run.all_candidates))
