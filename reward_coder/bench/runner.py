@@ -19,6 +19,8 @@ sparse baseline, 'code' for rewards under test, all with the same algorithm, bud
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import re
 import time
@@ -284,6 +286,7 @@ def _check_rewards(suite: Suite, store: RunStore, jobs: Sequence[BenchJob], done
     for task, method in sorted(wanted):
         card, _spec = resolve_task(task)
         code = next(j.train.code for j in jobs if j.task == task and j.method == method) or ""
+        entry = next((r.for_task(task) for r in suite.rewards if r.name == method), None)
         refused = [issue for issue in static_check(code, card.field_names()) if issue.severity == "error"]
         if refused:  # no need to roll out the env for code that will not run
             report = CheckReport(ok=False, issues=tuple(refused), isolation=isolation.level)
@@ -291,6 +294,9 @@ def _check_rewards(suite: Suite, store: RunStore, jobs: Sequence[BenchJob], done
             if task not in samples:
                 samples[task] = sample_transitions(card, n_envs=4, n_steps=32, seed=0)
             report = check_candidate(code, field_names=card.field_names(), batches=samples[task], isolation=isolation)
+        if entry is not None and entry.line_map:  # a converted foreign file: name the file's own lines
+            report = dataclasses.replace(report, issues=tuple(dataclasses.replace(i, line=entry.user_line(i.line))
+                                                              for i in report.issues))
         card_id, _, name = task.partition("/")
         store.write_json(f"checks/{slug(card_id)}__{slug(name)}__{slug(method)}.json", report.to_dict())
         if report.ok:

@@ -64,6 +64,14 @@ class RewardEntry:
     """Contract code (`compute_reward(state, action, next_state)`); foreign code already converted."""
     format: str
     """'contract' or 'foreign' (a converted `compute_dense_reward(self, action, obs)`)."""
+    line_map: tuple[int | None, ...] = ()
+    """A converted file's own line for each line of `code` (see ForeignConversion.line_map); empty: the same."""
+
+    def user_line(self, line: int | None) -> int | None:
+        """The reward file's own line for line `line` of `code`, for refusals a user can find."""
+        if line is None or not self.line_map:
+            return line
+        return self.line_map[line - 1] if 0 < line <= len(self.line_map) else None
 
 
 @dataclass(frozen=True)
@@ -270,7 +278,7 @@ def _rewards(
     value: Any, tasks: list[str], suite_path: Path, fail: Callable[[str, str], ConfigError]
 ) -> tuple[RewardUnderTest, ...]:
     from reward_coder.envs import resolve_task
-    from reward_coder.foreign import ForeignRewardError, reward_code_from_file
+    from reward_coder.foreign import ForeignRewardError, read_reward_file
 
     if not isinstance(value, dict):
         raise fail("rewards", "must map a name to {task: reward file} or to {runs: [run folders]}")
@@ -310,10 +318,12 @@ def _rewards(
                 raise fail(f"{key}.{task}", f"names '{written}', which is not a file")
             card, _task = resolve_task(task)
             try:
-                code, fmt = reward_code_from_file(file, card)
+                source = read_reward_file(file, card)
             except ForeignRewardError as err:
                 raise fail(f"{key}.{task}", f"cannot be used: {err}") from None
-            entries.append(RewardEntry(task=task, source=written, code=code, format=fmt))
+            line_map = tuple(source.conversion.line_map) if source.conversion is not None else ()
+            entries.append(RewardEntry(task=task, source=written, code=source.code, format=source.format,
+                                       line_map=line_map))
         result.append(RewardUnderTest(name=name, entries=tuple(entries)))
     return tuple(result)
 

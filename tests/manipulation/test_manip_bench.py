@@ -213,3 +213,23 @@ def test_cli_names_what_bench_accepts(tmp_path: Path) -> None:
     assert "overhead" in result.output and "metaworld-small" in result.output
     result = CliRunner().invoke(app, ["bench", str(tmp_path / "missing.yaml")])
     assert result.exit_code != 0 and "no suite file" in result.output
+
+
+def test_a_refused_foreign_reward_is_reported_at_the_line_of_its_own_file(tmp_path: Path) -> None:
+    """Converted foreign code is longer than the file it came from; a refusal names the file's line."""
+    foreign = tmp_path / "theirs.py"
+    foreign.write_text(
+        "import numpy as np\n"
+        "\n"
+        "def compute_dense_reward(self, action, obs) -> float:\n"
+        "    distance = np.linalg.norm(self.env.tcp_center - self.env._target_pos)\n"
+        "    secret = np.lib.npyio.DataSource()\n"
+        "    return -distance\n"
+    )
+    path = _suite_file(tmp_path, seeds=[0], tasks=["metaworld-reach/reach"],
+                       rewards={"theirs": {"metaworld-reach/reach": str(foreign)}})
+    suite = load_suite(path)
+    run_suite(suite, tmp_path / "bench", executor=InlineExecutor(), train_fn=fake_train, check_rewards=True)
+    check = json.loads((tmp_path / "bench" / "checks" / "metaworld-reach__reach__theirs.json").read_text())
+    assert not check["ok"]
+    assert {issue["line"] for issue in check["issues"] if issue["severity"] == "error"} == {5}
