@@ -147,22 +147,27 @@ def root_namespaces() -> tuple[RootNamespaces | None, str]:
     with _namespaces_lock:
         if _namespaces is not None and _namespaces[0] == os.getpid():
             return _namespaces[1], _namespaces[2]
-        try:
-            made, why = _make_root_namespaces(), ""
-        except (OSError, subprocess.SubprocessError, RuntimeError) as err:
-            made, why = None, str(err)[:200]
+        made, why = None, ""
+        for _attempt in range(3):  # a helper that dies early (a loaded machine) is worth another try
+            try:
+                made, why = _make_root_namespaces(), ""
+                break
+            except (OSError, subprocess.SubprocessError, RuntimeError) as err:
+                why = str(err)[:200]
         _namespaces = (os.getpid(), made, why)
         return made, why
 
 
-def _wait_for_own_namespace(pid: int, other: str) -> str:
+def _wait_for_own_namespace(pid: int, *others: str) -> str:
+    """The user namespace of helper `pid` once it is none of `others` (it starts in ours, and the second
+    helper passes through the first one's on its way to its own)."""
     deadline = time.monotonic() + 5.0
     while time.monotonic() < deadline:
         try:
             link = os.readlink(f"/proc/{pid}/ns/user")
         except OSError:
-            link = other
-        if link != other:
+            link = others[0]
+        if link not in others:
             return link
         time.sleep(0.005)
     raise RuntimeError("a helper did not enter its user namespace within 5 s")
@@ -199,7 +204,7 @@ def _make_root_namespaces() -> RootNamespaces:
             ["nsenter", f"--user=/proc/{setup.pid}/ns/user", "--preserve-credentials", "--", "unshare", "--user",
              "--", "cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         helpers.append(sandbox)
-        _wait_for_own_namespace(sandbox.pid, setup_ns)
+        _wait_for_own_namespace(sandbox.pid, own, setup_ns)
         _write_maps(sandbox.pid, f"0 {SANDBOX_UID} 1\n", via=setup.pid)
         setup_fd = os.open(f"/proc/{setup.pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
         sandbox_fd = os.open(f"/proc/{sandbox.pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)

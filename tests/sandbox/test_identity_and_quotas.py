@@ -129,3 +129,14 @@ def test_without_delegation_quotas_are_reported_as_not_in_force(tmp_path, case, 
 def test_this_machine_reports_what_is_in_force():
     support = cgroups.detect()
     assert support.describe().startswith("cgroup quotas:")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the namespaces are made only under root")
+def test_the_root_namespaces_are_made_reliably():
+    """The second helper passes through the first one's namespace; the maps must wait for its own."""
+    from reward_coder.sandbox import isolation
+
+    for _ in range(15):
+        made = isolation._make_root_namespaces()
+        os.close(made.setup_fd)
+        os.close(made.sandbox_fd)
