@@ -44,6 +44,29 @@ MAX_TERMS = 64
 MAX_TEXT_CHARS = 500
 
 
+MAX_MEMORY_ITEMS = 100_000
+"""Most values one environment's per-episode memory may hold (dict entries, container items, array
+elements, counted through nesting): a 64x64 world's visited cells fit many times over."""
+MEMORY_CHECK_EVERY = 256
+"""During training the memory is measured every this many calls (every call of a check)."""
+
+
+def _memory_items(value: object, depth: int = 0, seen: set | None = None) -> int:
+    """How many values `value` holds, counted through dicts, lists, tuples, sets and arrays."""
+    seen = set() if seen is None else seen
+    if id(value) in seen or depth > 16:
+        return MAX_MEMORY_ITEMS + 1 if depth > 16 else 0  # too deep to be a reward's memory
+    if isinstance(value, np.ndarray):
+        return int(value.size)
+    if isinstance(value, dict):
+        seen.add(id(value))
+        return len(value) + sum(_memory_items(v, depth + 1, seen) for v in list(value.values()))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        seen.add(id(value))
+        return len(value) + sum(_memory_items(v, depth + 1, seen) for v in list(value))
+    return 1
+
+
 def _safe_text(value: object, limit: int = MAX_TEXT_CHARS) -> str:
     try:
         text = str(value)
@@ -339,6 +362,7 @@ class Worker:
         self.function = None
         self.uses_memory = False
         self.memory: list | None = None
+        self.calls_since_memory_check = 0
         self.layouts: dict[int, tuple] = {}
         self.max_elements = 0
         self._result_prefix: dict = {}
@@ -533,6 +557,17 @@ class Worker:
             elapsed = time.perf_counter() - started
             return {"op": "result", "ok": False, "elapsed": elapsed, "error": self._describe_error(err)}, []
         elapsed = time.perf_counter() - started
+        if self.uses_memory:
+            self.calls_since_memory_check += 1
+            if original is not None or self.calls_since_memory_check >= MEMORY_CHECK_EVERY:
+                self.calls_since_memory_check = 0
+                largest = max((_memory_items(m) for m in self.memory), default=0)
+                if largest > MAX_MEMORY_ITEMS:
+                    return {"op": "result", "ok": False, "elapsed": elapsed, "error": {
+                        "kind": "memory", "type": "MemoryError", "line": None,
+                        "message": (f"the per-episode memory of one environment holds {largest} values, more than "
+                                    f"the {MAX_MEMORY_ITEMS} allowed: keep counts, last values or a bounded set "
+                                    "of visited cells, not a record of every step")}}, []
         response: dict = {"op": "result", "ok": True, "elapsed": elapsed}  # 'elapsed' is moved last on sending
         arrays: list = []
         try:
