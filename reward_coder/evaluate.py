@@ -111,7 +111,19 @@ class EvalResult:
             "length_mean": self.length_mean,
             "progress_mean": self.progress_mean,
             "distance_final_means": self.distance_final_means,
+            **self.open_world_summary(),
         }
+
+    def open_world_summary(self) -> dict[str, Any]:
+        """For Crafter's cards: the Crafter score of these episodes and the death rate; empty elsewhere."""
+        reached = [e.open_world["achievements"] for e in self.episodes if "achievements" in e.open_world]
+        if not reached or len(reached) != len(self.episodes):
+            return {}
+        from reward_coder.openworld.episodes import crafter_score
+
+        score, _rates = crafter_score(reached)
+        died = [bool(e.open_world.get("died")) for e in self.episodes]
+        return {"crafter_score": score, "death_rate": float(np.mean(died))}
 
 
 def wrap_angle(values: np.ndarray) -> np.ndarray:

@@ -264,10 +264,12 @@ def _job_result(job: BenchJob, store: RunStore) -> JobResult:
     ok = outcome.status == "ok"
     rate = outcome.success_rate if ok else None
     native = (outcome.eval or {}).get("native_return_mean") if ok else None
+    crafter = (outcome.eval or {}).get("crafter_score") if ok else None
     return JobResult(
         job_id=job.job_id, task=job.task, method=job.method, kind=job.kind, seed=job.seed, status=outcome.status,
         success_rate=rate, native_return=native, timesteps=outcome.timesteps, wall_s=outcome.wall_s,
         curve=tuple((p.timesteps, p.success_rate) for p in outcome.curve), failure=outcome.failure,
+        crafter_score=float(crafter) if crafter is not None else None,
     )
 
 
