@@ -129,7 +129,7 @@ class Suite:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Suite:
         rewards = tuple(
-            RewardUnderTest(r["name"], tuple(RewardEntry(**e) for e in r["entries"])) for r in data.get("rewards", ())
+            RewardUnderTest(r["name"], tuple(RewardEntry(**{**e, "line_map": tuple(e.get("line_map", ()))}) for e in r["entries"])) for r in data.get("rewards", ())
         )
         return cls(**{**data, "tasks": tuple(data["tasks"]), "seeds": tuple(data["seeds"]), "rewards": rewards})
 
