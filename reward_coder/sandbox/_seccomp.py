@@ -283,10 +283,6 @@ def build_filter(arch: str, trap: bool = True) -> bytes:
     return bytes(out)
 
 
-def build_filter_x86_64() -> bytes:
-    return build_filter("x86_64")
-
-
 class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
