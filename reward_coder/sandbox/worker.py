@@ -480,17 +480,10 @@ class SandboxedReward:
             return CallError("start", f"the worker did not start within {self.limits.start_timeout_s:g} s")
         if isinstance(err, _protocol.ProtocolError):
             return CallError("protocol", f"the worker sent a malformed start-up answer: {err}")
-        process = self._resources.process
-        stderr = b""
-        if process is not None:
+        if self._resources.process is not None:
             self._resources.wait_exit(timeout=2.0)
             self._resources.kill()
-            if process.stderr is not None:
-                os.set_blocking(process.stderr.fileno(), False)
-                try:
-                    stderr = process.stderr.read(4096) or b""
-                except OSError:
-                    stderr = b""
+        stderr = self._stderr_tail()
         forbidden = _forbidden_call(stderr)
         if forbidden is not None:
             return CallError("forbidden", f"the code made a forbidden system call while loading: {forbidden}; "
@@ -825,6 +818,7 @@ class SandboxedReward:
         return CallError("crashed", f"the worker died during the call: {status}{hint}")
 
     def _stderr_tail(self) -> bytes:
+        """What the worker wrote to stderr, up to 4 KiB (its start-up error, or a forbidden call's report)."""
         process = self._resources.process
         if process is None or process.stderr is None:
             return b""
