@@ -8,7 +8,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -30,25 +29,6 @@ class Executor(Protocol):
 PARENT_POLL_S = 0.02
 """How often a pool worker looks whether the run's main process still lives (the fallback to PDEATHSIG)."""
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent_thread() -> bool:
-    """Ask Linux to SIGKILL this process the instant the thread that started it ends; False if not possible.
-
-    The signal comes from the kernel as the parent dies, so a worker cannot finish a write already in
-    hand (a checkpoint, a curve, a TensorBoard event) after its run was killed.
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
 
 def follow_parent(parent_pid: int, pdeathsig: bool = False) -> None:
     """Pool-worker initializer: end this worker the moment the run's main process is gone.
@@ -62,7 +42,11 @@ def follow_parent(parent_pid: int, pdeathsig: bool = False) -> None:
     (bubblewrap's --die-with-parent).
     """
     if pdeathsig:
-        _die_with_parent_thread()
+        # the kernel SIGKILLs the worker as its parent dies, so no write already in hand (a checkpoint, a
+        # curve, a TensorBoard event) finishes after the run was killed
+        from reward_coder.sandbox._seccomp import set_parent_death_signal
+
+        set_parent_death_signal(signal.SIGKILL)
 
     def watch() -> None:
         while os.getppid() == parent_pid:
