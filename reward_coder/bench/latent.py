@@ -20,7 +20,7 @@ import json
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from reward_coder.latent.train import METHODS, LatentJob, raw_state_factor_code, train_latent
 from reward_coder.outcomes import TrainOutcome
@@ -141,9 +141,13 @@ def _train(item: tuple[str, LatentJob]) -> tuple[str, LatentJob, TrainOutcome]:
 
 
 def run_latent_bench(bench: LatentBench, out: Path, *, workers: int = 1,
-                     factors_from: Sequence[Path] = ()) -> dict[str, Any]:
+                     factors_from: Sequence[Path] = (),
+                     on_progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train every (task, method, seed), write results.json, results.md and curves-*.png; return the table.
-    A job that finished before (its checkpoint reaches the budget) is only evaluated again."""
+    A job that finished before (its checkpoint reaches the budget) is only evaluated again, so an interrupted
+    bench rerun with the same settings and folder continues where it stopped."""
+    from concurrent.futures import as_completed
+
     out.mkdir(parents=True, exist_ok=True)
     factors: dict[str, tuple[str, tuple[str, ...]]] = {}
     sources: dict[str, str] = {}
@@ -155,11 +159,28 @@ def run_latent_bench(bench: LatentBench, out: Path, *, workers: int = 1,
             code, names, source = standin_factors(key)
             factors[key], sources[key] = (code, names), source
     planned = jobs(bench, out, factors)
+    (out / "bench.json").write_text(json.dumps({"bench": asdict(bench), "factor_sources": sources}, indent=2))
+    results: list[tuple[str, LatentJob, TrainOutcome]] = []
+
+    def done(result: tuple[str, LatentJob, TrainOutcome]) -> None:
+        results.append(result)
+        if on_progress:
+            key, job, outcome = result
+            what = (f"native return {outcome.eval['native_return_mean']:.1f}, success {outcome.eval['success_rate']:.2f}"
+                    if outcome.status == "ok" and outcome.eval else f"{outcome.status}: {outcome.failure}")
+            on_progress(f"[{len(results)}/{len(planned)}] {key} {job.method} seed {job.seed}: {what} "
+                        f"({outcome.wall_s:.0f} s)")
+
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_train, planned))
+            for future in as_completed([pool.submit(_train, item) for item in planned]):
+                done(future.result())
     else:
-        results = [_train(item) for item in planned]
+        for item in planned:
+            done(_train(item))
+    # the table lists jobs in plan order whatever order they finished in
+    order = {(key, job.candidate_id): index for index, (key, job) in enumerate(planned)}
+    results.sort(key=lambda r: order[(r[0], r[1].candidate_id)])
     table = summarize(bench, results)
     (out / "results.json").write_text(json.dumps({"bench": asdict(bench), "factor_sources": sources,
                                                   "results": table}, indent=2))
@@ -196,7 +217,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     bench = LatentBench(tasks=tuple(args.tasks), methods=tuple(args.methods), seeds=tuple(args.seeds),
                         total_timesteps=args.timesteps, episode_steps=args.episode_steps, eval_every=args.eval_every,
                         eval_episodes=args.eval_episodes, device=args.device)
-    run_latent_bench(bench, args.out, workers=args.workers, factors_from=args.factors_from)
+    run_latent_bench(bench, args.out, workers=args.workers, factors_from=args.factors_from,
+                     on_progress=lambda message: print(message, flush=True))  # noqa: T201
     print((args.out / "results.md").read_text())  # noqa: T201 - a module run from the shell prints its table
 
 

@@ -4,7 +4,10 @@
 every task of a suite with the expert, sparse and tested rewards and writes a bench folder; SUITE is a
 suite file, the bare name of a packaged suite (`reward-coder bench metaworld-small`), or an existing
 bench folder, which resumes it. `reward-coder bench answers JOURNAL.jsonl...` replays the recorded answers of
-LLM journals through today's extraction and checks (see reward_coder/bench/answers.py).
+LLM journals through today's extraction and checks (see reward_coder/bench/answers.py). `reward-coder bench
+latent TASK...` trains latent mode against its return-decomposition baselines on episodic tasks (see
+reward_coder/bench/latent.py). `reward-coder bench perf` measures what each compute-saving part costs and
+saves, each side by side with its baseline (see reward_coder/bench/perf.py).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from reward_coder.cli.common import WORKERS_MAX, console, err_console, out_targe
 from reward_coder.cli.knobs import AlgoOption, HyperparamsOption
 from reward_coder.errors import ConfigError
 
-BUILTIN = ("overhead", "selection", "answers")
+BUILTIN = ("overhead", "selection", "answers", "latent", "perf")
 
 
 def _is_suite(name: str) -> bool:
@@ -42,9 +45,12 @@ def bench(
         "'overhead' (reward wrapper and sandbox cost per step), a suite file or packaged suite name "
         "(e.g. metaworld-small), a bench folder to resume, or 'selection FOLDER' (replay successive halving on "
         "a finished bench folder with the old and the new ranking), or 'answers JOURNAL.jsonl...' (recorded LLM "
-        "answers replayed through today's extraction and checks)."))],
+        "answers replayed through today's extraction and checks), or 'latent TASK...' (latent factors vs RRD, "
+        "IRCR, episodic-only and dense rewards on episodic tasks), or 'perf' (wrapper, parallel, halving, shared "
+        "replay and screening, each against its baseline in one run)."))],
     paths: Annotated[Optional[list[Path]], typer.Argument(help=(
-        "selection: the finished bench folder to study; answers: the LLM journals (.jsonl) to replay."))] = None,
+        "selection: the finished bench folder to study; answers: the LLM journals (.jsonl) to replay; latent: "
+        "episodic tasks (e.g. halfcheetah/run-forward-episodic hopper/hop-forward-episodic)."))] = None,
     env: Annotated[str, typer.Option(help="overhead: env card to measure on.")] = "halfcheetah",
     n_envs: Annotated[int, typer.Option(min=1, max=256, help="overhead: parallel envs.")] = 8,
     steps: Annotated[int, typer.Option(min=10, help="overhead: vectorized steps per measurement.")] = 2_000,
@@ -57,6 +63,19 @@ def bench(
     allow_unsandboxed: Annotated[bool, typer.Option(help="suite, answers: run reward code without OS isolation if none is available.")] = False,
     task: Annotated[Optional[str], typer.Option("--task", "-t", help=(
         "answers: check against this task CARD/TASK or card id (default: each journal's own task_key)."))] = None,
+    seeds: Annotated[str, typer.Option(help="latent: training seeds, comma-separated (the same for every method).")] = "0,1,2",
+    timesteps: Annotated[int, typer.Option(min=100, help="latent: SAC env steps per run (the same for every method).")] = 3_000,
+    episode_steps: Annotated[int, typer.Option(min=10, help="latent: steps per episode (the episodic reward comes at its end).")] = 200,
+    eval_every: Annotated[int, typer.Option(min=100, help="latent: env steps between evaluations (the learning curve).")] = 1_000,
+    eval_episodes: Annotated[int, typer.Option(min=1, max=100, help="latent: episodes per evaluation.")] = 3,
+    methods: Annotated[str, typer.Option(help="latent: comma-separated subset of latent,rrd,ircr,episodic,dense.")] = "latent,rrd,ircr,episodic,dense",
+    device: Annotated[str, typer.Option(help="latent: torch device of policies and decoders (cpu, cuda, auto).")] = "cpu",
+    factors_from: Annotated[Optional[list[Path]], typer.Option(help=(
+        "latent: a latent-mode run folder whose chosen factors to use for its task (repeatable; default: the "
+        "task's hand-written stand-in factors)."))] = None,
+    sections: Annotated[str, typer.Option(help=(
+        "perf: comma-separated subset of overhead,parallel,halving,shared_replay,screening."))] = "overhead,parallel,halving,shared_replay,screening",
+    quick: Annotated[bool, typer.Option("--quick", help="perf: tiny budgets (a smoke test; its figures mean little).")] = False,
     algo: AlgoOption = None,
     hyperparams: HyperparamsOption = None,
 ) -> None:
@@ -68,6 +87,12 @@ def bench(
         _selection(paths[0] if paths else None)
     elif name == "answers":
         _answers(paths or [], task, out, allow_unsandboxed)
+    elif name == "perf":
+        _perf(sections, quick, workers, out)
+    elif name == "latent":
+        _latent([str(path) for path in paths or []], seeds=seeds, timesteps=timesteps, episode_steps=episode_steps,
+                eval_every=eval_every, eval_episodes=eval_episodes, methods=methods, device=device,
+                factors_from=factors_from or [], workers=workers, out=out)
     elif name in BUILTIN:
         _overhead(name, env, n_envs, steps, train_steps, repeats, out)
     elif _is_suite(name):
@@ -157,6 +182,74 @@ def _answers(journals: list[Path], task: str | None, out: Path | None, allow_uns
         console.print("this code has no reward-direction check: the 'direction flagged' column says so", highlight=False)
     console.print(f"{result['distinct_codes_checked']} distinct codes checked in {result['seconds']:.0f} s; "
                   f"figures written to {out}", highlight=False)
+
+
+def _int_list(text: str, option: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{option} takes comma-separated integers, e.g. {option} 0,1,2; got '{text}'") from None
+    if not values or any(value < 0 for value in values) or len(set(values)) != len(values):
+        raise ConfigError(f"{option} needs one or more distinct non-negative integers; got '{text}'")
+    return values
+
+
+def _latent(tasks: list[str], *, seeds: str, timesteps: int, episode_steps: int, eval_every: int, eval_episodes: int,
+            methods: str, device: str, factors_from: list[Path], workers: int, out: Path | None) -> None:
+    from reward_coder.bench.latent import LatentBench, run_latent_bench
+    from reward_coder.latent.episodic import is_episodic_task
+    from reward_coder.latent.train import METHODS
+    from reward_coder.tasks import resolve_task
+
+    if not tasks:
+        raise ConfigError("usage: reward-coder bench latent TASK... (episodic tasks, e.g. "
+                          "halfcheetah/run-forward-episodic hopper/hop-forward-episodic)")
+    for key in tasks:
+        task = resolve_task(key, None, None)
+        if not is_episodic_task(key):
+            raise ConfigError(f"bench latent compares rewards on episodic tasks (reward only at the episode's end); "
+                              f"'{key}' is not one: use a task whose name ends in -episodic, e.g. "
+                              f"halfcheetah/run-forward-episodic (`reward-coder envs {task.card.id}` lists them)")
+    chosen = tuple(part.strip() for part in methods.split(",") if part.strip())
+    unknown = [m for m in chosen if m not in METHODS]
+    if unknown or not chosen:
+        raise ConfigError(f"--methods: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(METHODS)}")
+    for folder in factors_from:
+        if not (folder / "latent" / "design.json").is_file():
+            raise ConfigError(f"--factors-from {folder}: not a latent-mode run folder (no latent/design.json)")
+    bench = LatentBench(tasks=tuple(tasks), methods=chosen, seeds=_int_list(seeds, "--seeds"),
+                        total_timesteps=timesteps, episode_steps=episode_steps, eval_every=min(eval_every, timesteps),
+                        eval_episodes=eval_episodes, device=device)
+    folder = out or Path("runs") / f"bench__latent__{time.strftime('%Y%m%d-%H%M%S')}"
+    runs = len(bench.tasks) * len(bench.methods) * len(bench.seeds)
+    err_console.print(f"bench latent: {len(bench.tasks)} tasks x {len(bench.methods)} methods x {len(bench.seeds)} "
+                      f"seeds = {runs} SAC runs of {timesteps:,} steps -> {folder}", highlight=False)
+    started = time.monotonic()
+    run_latent_bench(bench, folder, workers=workers or 1, factors_from=factors_from,
+                     on_progress=lambda m: err_console.print(f"[dim]{m}[/]", highlight=False))
+    console.print((folder / "results.md").read_text(), highlight=False, markup=False, soft_wrap=True)
+    console.print(f"{runs} runs in {time.monotonic() - started:.0f} s; figures in {folder}/results.md, results.json "
+                  f"and curves-*.png", highlight=False)
+
+
+def _perf(sections: str, quick: bool, workers: int, out: Path | None) -> None:
+    from reward_coder.bench.perf import SECTIONS, PerfSettings, headline, run_perf
+
+    chosen = tuple(part.strip() for part in sections.split(",") if part.strip())
+    unknown = [part for part in chosen if part not in SECTIONS]
+    if unknown or not chosen:
+        raise ConfigError(f"--sections: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(SECTIONS)}")
+    settings = (PerfSettings.quick if quick else PerfSettings)(sections=chosen, workers=workers or 2)
+    folder = out or Path("runs") / f"bench__perf__{time.strftime('%Y%m%d-%H%M%S')}"
+    err_console.print(f"bench perf: {', '.join(chosen)}{' (quick)' if quick else ''} -> {folder}", highlight=False)
+    result = run_perf(settings, folder, on_progress=lambda m: err_console.print(f"[dim]{m}[/]", highlight=False))
+    table = Table(title="bench perf: each row's baseline and ours measured in this run")
+    for column in ("comparison", "measured", "target", "met"):
+        table.add_column(column, overflow="fold")
+    for row in headline(result):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"figures written to {folder}/perf.json and {folder}/perf.html", highlight=False)
 
 
 def _selection(folder: Path | None) -> None:
