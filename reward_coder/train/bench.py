@@ -81,7 +81,7 @@ def overhead_benchmark(
     from reward_coder.reward.compile import InProcessReward
     from reward_coder.reward.fields import fields_used
     from reward_coder.sandbox import GuardedReward, SandboxedReward, detect_isolation
-    from reward_coder.train.sb3 import make_vec_env, sandbox_limits
+    from reward_coder.train.sb3 import make_vec_env, model_kwargs, sandbox_limits
     from reward_coder.train.vec_reward import RewardVecWrapper
 
     torch.set_num_threads(1)
@@ -120,7 +120,7 @@ def overhead_benchmark(
         Variant("batched reward wrapper, sandboxed worker (every core busy: no polling)", sandboxed(False)),
     ]
     # the card's own PPO settings: training speed is only meaningful with the update work of a real run
-    ppo_kwargs = dict(card.train.hyperparameters, seed=seed, verbose=0, device="cpu")
+    ppo_kwargs = dict(model_kwargs(dict(card.train.hyperparameters)), seed=seed, verbose=0, device="cpu")
     training = [
         Variant("PPO, native reward", lambda: PPO("MlpPolicy", native_venv(), **ppo_kwargs)),
         Variant("PPO, reward in-process", lambda: PPO("MlpPolicy", in_process(), **ppo_kwargs)),

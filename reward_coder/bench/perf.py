@@ -1,0 +1,437 @@
+"""`reward-coder bench perf`: what each compute-saving part of the loop costs and saves, measured side by side.
+
+One run, one machine, one fixed set of hand-written stand-in candidates of known quality
+(reward_coder/suites/rewards/perf-pendulum-*.handwritten-standin.py: good, weak and clearly bad rewards for
+pendulum/swing-up), and for every comparison both variants measured in the same run:
+
+- overhead: PPO training steps/s with the env's native reward vs our batched reward wrapper (in-process and
+  in the sandboxed worker), interleaved and repeated (reward_coder.train.bench.overhead_benchmark);
+- parallel: K candidates trained by a pool of `workers` processes vs one after another;
+- halving: successive halving vs training every candidate to the full budget, over several loop seeds:
+  env steps spent, and whether halving picks the candidate full training picks;
+- shared replay: K off-policy candidates trained from one replay buffer vs K separate runs
+  (reward_coder.train.shared_replay);
+- screening: candidates scored on earlier rollouts of known outcome before training, on vs off
+  (reward_coder.screening): clearly bad candidates removed, good ones lost, env steps saved.
+
+Every figure sits next to the issue's target for this 2-core machine, with `met` true/false. Absolute
+seconds on a shared machine are noise; ratios of variants measured in the same run are the figures.
+Results are written to `perf.json` and a self-contained `perf.html` in the output folder.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import time
+import traceback
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+SECTIONS: tuple[str, ...] = ("overhead", "parallel", "halving", "shared_replay", "screening")
+
+TARGETS = {
+    "overhead": "reward wrapper <= 5% slower than the native reward inside training",
+    "parallel": ">= 1.8x faster than serial on 2 cores",
+    "halving": "picks the full-training winner with <= 40% of the steps",
+    "shared_replay": "4 off-policy candidates with <= 35% of the env steps of 4 separate runs, winner's success not lower",
+    "screening": "removes >= 1/3 of the clearly bad candidates and no good one",
+}
+
+
+@dataclass(frozen=True)
+class StandinCandidate:
+    """A hand-written stand-in reward of known quality ('good', 'weak' or 'bad')."""
+
+    id: str
+    quality: str
+    why: str
+    code: str
+
+
+def standin_candidates(prefix: str = "perf-pendulum-") -> list[StandinCandidate]:
+    """The fixed candidate set, read from the packaged stand-in files (quality from their header)."""
+    from reward_coder.bench.suite import SUITES_DIR
+
+    found = []
+    for path in sorted((Path(SUITES_DIR) / "rewards").glob(f"{prefix}*.handwritten-standin.py")):
+        code = path.read_text()
+        quality, why = "unknown", ""
+        for line in code.splitlines():
+            if line.startswith("# Quality:"):
+                label, _, why = line.removeprefix("# Quality:").strip().partition(".")
+                quality, why = label.strip(), why.strip()
+        found.append(StandinCandidate(path.name.removeprefix(prefix).split(".")[0], quality, why, code))
+    if not found:
+        raise FileNotFoundError(f"no stand-in candidates {prefix}*.handwritten-standin.py")
+    return found
+
+
+@dataclass(frozen=True)
+class PerfSettings:
+    """Budgets of every section; `quick()` is the smoke-test size, the defaults the reported one."""
+
+    task: str = "pendulum/swing-up"
+    sections: tuple[str, ...] = SECTIONS
+    workers: int = 2
+    seed: int = 0
+    # overhead
+    overhead_env: str = "halfcheetah"
+    overhead_train_steps: int = 4_096
+    overhead_repeats: int = 3
+    # parallel vs serial
+    parallel_candidates: int = 4
+    parallel_timesteps: int = 8_192
+    # halving vs full
+    halving_timesteps: int = 40_960
+    loop_seeds: tuple[int, ...] = (0, 1, 2)
+    halving_rungs: tuple[int, ...] = (3, 4)
+    """Rung counts compared: 3 is the loop's default cap (reward_coder.train.halving.HalvingPlan.make)."""
+    # shared replay vs separate
+    shared_candidates: int = 4
+    shared_timesteps: int = 6_000
+    # screening
+    screening_episodes: int = 8
+    eval_episodes: int = 5
+    max_candidates: int | None = None
+    """Use only the first N stand-in candidates (smoke tests); None: all of them."""
+
+    @classmethod
+    def quick(cls, **overrides: Any) -> PerfSettings:
+        settings = cls(overhead_train_steps=512, overhead_repeats=1, parallel_candidates=2, parallel_timesteps=1_024,
+                       halving_timesteps=4_096, loop_seeds=(0,), halving_rungs=(3,), shared_candidates=2,
+                       shared_timesteps=600, screening_episodes=4, eval_episodes=2)
+        return replace(settings, **overrides)
+
+
+def _candidates(settings: PerfSettings) -> list[StandinCandidate]:
+    return standin_candidates()[: settings.max_candidates]
+
+
+def _varied(candidates: list[StandinCandidate], n: int) -> list[StandinCandidate]:
+    """n candidates alternating good and not good, so a comparison's winner is not a foregone tie."""
+    good = [c for c in candidates if c.quality == "good"]
+    other = [c for c in candidates if c.quality != "good"]
+    mixed = [c for pair in zip(good, other) for c in pair] + good[len(other):] + other[len(good):]
+    return mixed[:n]
+
+
+def _job(task, candidate: StandinCandidate, out_dir: Path, timesteps: int, seed: int, eval_episodes: int,
+         spare_core: bool = False):
+    from reward_coder.train.sb3 import TrainJob, rollout_size
+
+    card = task.card
+    hyperparameters = dict(card.train.hyperparameters)
+    return TrainJob(
+        candidate_id=candidate.id, card=card, success=task.success, out_dir=str(out_dir), code=candidate.code,
+        algorithm=card.train.algorithm, total_timesteps=timesteps, n_envs=card.train.n_envs, seed=seed, device="cpu",
+        hyperparameters=hyperparameters, eval_episodes=eval_episodes,
+        eval_every=max(rollout_size(card.train.algorithm, card.train.n_envs, hyperparameters), timesteps // 5),
+        max_episode_steps=card.train.max_episode_steps, spare_core=spare_core, tensorboard=False,
+        normalize_obs=card.train.normalize_obs, normalize_reward=card.train.normalize_reward)
+
+
+def _train(job):
+    from reward_coder.train.sb3 import train_candidate
+
+    return train_candidate(job)
+
+
+def _met(value: float | None, ok: bool) -> bool | None:
+    return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else bool(ok)
+
+
+# ------------------------------------------------------------------------------------------------------
+# sections
+# ------------------------------------------------------------------------------------------------------
+
+def overhead_section(settings: PerfSettings, out: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    from reward_coder.train.bench import overhead_benchmark
+
+    result = overhead_benchmark(env=settings.overhead_env, n_envs=8, steps=200, repeats=settings.overhead_repeats,
+                                train_steps=settings.overhead_train_steps, seed=settings.seed, on_progress=say)
+    rows = {row["variant"]: row for row in result["training"]}
+    native = rows["PPO, native reward"]
+    in_process = rows["PPO, reward in-process"]
+    sandboxed = rows["PPO, reward in sandboxed worker (no polling)"]
+    spare = rows["PPO, reward in sandboxed worker (spare core)"]
+    # training runs with every core busy, so the no-polling sandbox is what a candidate gets
+    slowdown = sandboxed["slowdown_pct"]
+    return {
+        "env": result["env"], "isolation": result["isolation"], "train_steps_per_measurement": settings.overhead_train_steps,
+        "repeats": settings.overhead_repeats,
+        "native_steps_per_s": native["steps_per_s_median"],
+        "wrapper_in_process_steps_per_s": in_process["steps_per_s_median"],
+        "wrapper_sandboxed_steps_per_s": sandboxed["steps_per_s_median"],
+        "wrapper_sandboxed_spare_core_steps_per_s": spare["steps_per_s_median"],
+        "wrapper_slowdown_pct": slowdown,
+        "in_process_slowdown_pct": in_process["slowdown_pct"],
+        "sandboxed_vs_in_process_pct": 100 * (1 - sandboxed["steps_per_s_median"] / in_process["steps_per_s_median"]),
+        "runs": {row["variant"]: row["runs"] for row in result["training"]},
+        "target": TARGETS["overhead"], "met": _met(slowdown, slowdown <= 5.0),
+    }
+
+
+def parallel_section(settings: PerfSettings, out: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    from reward_coder.tasks import resolve_task
+    from reward_coder.train.executor import LocalExecutor
+
+    task = resolve_task(settings.task, None, None)
+    candidates = _candidates(settings)[: settings.parallel_candidates]
+    timings: dict[str, float] = {}
+    statuses: dict[str, list[str]] = {}
+    for variant, workers in (("serial", 1), ("parallel", settings.workers)):
+        folder = out / "parallel" / variant
+        shutil.rmtree(folder, ignore_errors=True)
+        # as the loop does: a sandbox worker spins only when it has a core of its own
+        spare = (os.cpu_count() or 1) >= 2 * min(workers, len(candidates))
+        jobs = [_job(task, c, folder / c.id, settings.parallel_timesteps, settings.seed, settings.eval_episodes, spare)
+                for c in candidates]
+        executor = LocalExecutor(workers)
+        started = time.perf_counter()
+        try:
+            results = [outcome for _, outcome in executor.map_unordered(_train, jobs)]
+        finally:
+            executor.close()
+        timings[variant] = time.perf_counter() - started
+        statuses[variant] = [o.status for o in results]
+        say(f"parallel: {variant} ({workers} worker(s)): {len(jobs)} x {settings.parallel_timesteps:,} steps in "
+            f"{timings[variant]:.1f} s")
+    speedup = timings["serial"] / timings["parallel"]
+    return {
+        "candidates": len(candidates), "timesteps_each": settings.parallel_timesteps, "workers": settings.workers,
+        "cores": os.cpu_count(), "serial_s": timings["serial"], "parallel_s": timings["parallel"],
+        "speedup": speedup, "statuses": statuses,
+        "target": TARGETS["parallel"], "met": _met(speedup, speedup >= 1.8),
+    }
+
+
+def halving_section(settings: PerfSettings, out: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    """Per loop seed: every candidate trained to the full budget (the reference winner), then successive
+    halving from scratch with the same seed, once per rung count compared."""
+    from reward_coder.selection import describe_key, selection_key
+    from reward_coder.tasks import resolve_task
+    from reward_coder.train.executor import LocalExecutor
+    from reward_coder.train.halving import HalvingPlan, successive_halving
+    from reward_coder.train.sb3 import rollout_size
+
+    task = resolve_task(settings.task, None, None)
+    candidates = _candidates(settings)
+    quality = {c.id: c.quality for c in candidates}
+    card = task.card
+    granularity = rollout_size(card.train.algorithm, card.train.n_envs, dict(card.train.hyperparameters))
+    executor = LocalExecutor(settings.workers)
+    spare = (os.cpu_count() or 1) >= 2 * min(settings.workers, len(candidates))
+    per_seed = []
+    try:
+        for loop_seed in settings.loop_seeds:
+            folder = out / "halving" / f"seed-{loop_seed}"
+            shutil.rmtree(folder, ignore_errors=True)
+            jobs = [_job(task, c, folder / "full" / c.id, settings.halving_timesteps, loop_seed, settings.eval_episodes,
+                         spare) for c in candidates]
+            started = time.perf_counter()
+            full = {o.candidate_id: o for _, o in executor.map_unordered(_train, jobs)}
+            full_s = time.perf_counter() - started
+            ranked = sorted(full, key=lambda cid: selection_key(full[cid], task.success), reverse=True)
+            full_steps = sum(o.timesteps for o in full.values())
+            entry: dict[str, Any] = {
+                "loop_seed": loop_seed, "full": {
+                    "winner": ranked[0], "winner_quality": quality[ranked[0]],
+                    "winner_key": describe_key(selection_key(full[ranked[0]], task.success)),
+                    "ranking": ranked, "steps": full_steps, "seconds": full_s,
+                    "success": {cid: o.success_rate for cid, o in full.items()},
+                }, "halving": {}}
+            say(f"halving: seed {loop_seed}: full training picks {ranked[0]} ({quality[ranked[0]]}) after "
+                f"{full_steps:,} steps")
+            for rungs in settings.halving_rungs:
+                plan = HalvingPlan.make(settings.halving_timesteps, len(candidates), rungs=rungs, granularity=granularity)
+                halving_jobs = [replace(job, out_dir=str(folder / f"halving-{rungs}" / job.candidate_id)) for job in jobs]
+                started = time.perf_counter()
+                latest, pruned_at = successive_halving(halving_jobs, executor, plan, task.success, train=_train)
+                seconds = time.perf_counter() - started
+                finished = [cid for cid in latest if cid not in pruned_at and latest[cid].status == "ok"]
+                finished.sort(key=lambda cid: selection_key(latest[cid], task.success), reverse=True)
+                winner = finished[0] if finished else None
+                steps = sum(o.timesteps for o in latest.values())
+                entry["halving"][str(rungs)] = {
+                    "budgets": list(plan.budgets), "winner": winner, "winner_quality": quality.get(winner or "", None),
+                    "same_winner": winner == ranked[0], "steps": steps, "steps_fraction": steps / full_steps,
+                    "seconds": seconds, "pruned_at": pruned_at,
+                    "winner_success": latest[winner].success_rate if winner else None,
+                }
+                say(f"halving: seed {loop_seed}, {rungs} rungs {list(plan.budgets)}: picks {winner} with "
+                    f"{steps:,} steps ({100 * steps / full_steps:.0f}% of full training)")
+            per_seed.append(entry)
+    finally:
+        executor.close()
+    summary = {}
+    for rungs in settings.halving_rungs:
+        runs = [entry["halving"][str(rungs)] for entry in per_seed]
+        same = sum(run["same_winner"] for run in runs)
+        fraction = statistics.mean(run["steps_fraction"] for run in runs)
+        summary[str(rungs)] = {
+            "same_winner": f"{same}/{len(runs)}", "same_winner_count": same, "seeds": len(runs),
+            "steps_fraction_mean": fraction,
+            "good_winner": f"{sum(run['winner_quality'] == 'good' for run in runs)}/{len(runs)}",
+            "met": _met(fraction, same == len(runs) and fraction <= 0.40),
+        }
+    default = summary[str(settings.halving_rungs[0])]
+    return {
+        "candidates": [{"id": c.id, "quality": c.quality, "why": c.why} for c in candidates],
+        "timesteps": settings.halving_timesteps, "loop_seeds": list(settings.loop_seeds),
+        "per_seed": per_seed, "by_rungs": summary, "target": TARGETS["halving"],
+        "met": default["met"],
+        "note": f"'met' is for {settings.halving_rungs[0]} rungs, the loop's default plan; the others are shown beside it",
+    }
+
+
+def shared_replay_section(settings: PerfSettings, out: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    from reward_coder.train.shared_replay import compare_shared_vs_separate
+
+    candidates = _varied(_candidates(settings), settings.shared_candidates)
+    result = compare_shared_vs_separate(
+        settings.task, [c.code for c in candidates], candidate_ids=[c.id for c in candidates],
+        timesteps=settings.shared_timesteps, seed=settings.seed, out_dir=out / "shared_replay",
+        eval_episodes=settings.eval_episodes, on_progress=say)
+    fraction = result["shared"]["env_steps"] / result["separate"]["env_steps"]
+    winner_ok = result["shared"]["winner_success"] >= result["separate"]["winner_success"]
+    result.update({"env_steps_fraction": fraction, "winner_success_not_lower": winner_ok,
+                   "qualities": {c.id: c.quality for c in candidates},
+                   "target": TARGETS["shared_replay"], "met": _met(fraction, fraction <= 0.35 and winner_ok)})
+    return result
+
+
+def screening_section(settings: PerfSettings, out: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    from reward_coder.screening import measure_screening
+
+    candidates = _candidates(settings)
+    result = measure_screening(settings.task, [(c.id, c.code, c.quality) for c in candidates],
+                               episodes=settings.screening_episodes, seed=settings.seed, out_dir=out / "screening",
+                               on_progress=say)
+    bad = [c.id for c in candidates if c.quality == "bad"]
+    good = [c.id for c in candidates if c.quality == "good"]
+    removed = set(result["screened_out"])
+    bad_removed = len(removed & set(bad))
+    good_lost = len(removed & set(good))
+    result.update({"bad": len(bad), "bad_removed": bad_removed, "good": len(good), "good_lost": good_lost,
+                   "target": TARGETS["screening"],
+                   "met": _met(float(bad_removed), bad_removed * 3 >= len(bad) and good_lost == 0)})
+    return result
+
+
+RUNNERS: dict[str, Callable[[PerfSettings, Path, Callable[[str], None]], dict[str, Any]]] = {
+    "overhead": overhead_section, "parallel": parallel_section, "halving": halving_section,
+    "shared_replay": shared_replay_section, "screening": screening_section,
+}
+
+
+def run_perf(settings: PerfSettings, out: Path, on_progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run the chosen sections in order; write perf.json after each (nothing lost on a crash) and perf.html.
+
+    A section that fails is recorded with its error (status 'crashed'), never as a zero, and the others go on.
+    """
+    say = on_progress or (lambda _m: None)
+    unknown = [name for name in settings.sections if name not in RUNNERS]
+    if unknown:
+        raise ValueError(f"unknown perf section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    out.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {
+        "benchmark": "perf", "settings": asdict(settings), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "candidates": [{"id": c.id, "quality": c.quality, "why": c.why} for c in standin_candidates()],
+        "candidates_note": "hand-written stand-in rewards of deliberately known quality, not any model's output",
+        "sections": {},
+    }
+    for name in settings.sections:
+        say(f"--- {name}: {TARGETS[name]}")
+        started = time.perf_counter()
+        try:
+            section = {"status": "ok", **RUNNERS[name](settings, out, say)}
+        except Exception as error:  # noqa: BLE001 - a section's crash is a figure of its own
+            section = {"status": "crashed", "error": f"{type(error).__name__}: {error}",
+                       "traceback": traceback.format_exc(limit=8), "target": TARGETS[name], "met": None}
+            say(f"{name}: crashed: {section['error']}")
+        section["section_seconds"] = time.perf_counter() - started
+        result["sections"][name] = section
+        _write(out, result)
+    result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    _write(out, result)
+    return result
+
+
+def _write(out: Path, result: dict[str, Any]) -> None:
+    from reward_coder.store import RunStore
+
+    store = RunStore(out)
+    store.write_text("perf.json", json.dumps(result, indent=2, default=str) + "\n")
+    store.write_text("perf.html", render_html(result))
+
+
+# ------------------------------------------------------------------------------------------------------
+# the side-by-side table
+# ------------------------------------------------------------------------------------------------------
+
+def headline(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(section, baseline vs ours measured in this run, target, met) per section."""
+    rows = []
+    for name, s in result["sections"].items():
+        if s.get("status") != "ok":
+            rows.append((name, f"crashed: {s.get('error', '?')}", s.get("target", ""), "not measured"))
+            continue
+        if name == "overhead":
+            text = (f"native {s['native_steps_per_s']:,.0f} steps/s vs wrapper (sandboxed) "
+                    f"{s['wrapper_sandboxed_steps_per_s']:,.0f} steps/s: {s['wrapper_slowdown_pct']:+.1f}% slower; "
+                    f"in-process {s['in_process_slowdown_pct']:+.1f}%; sandboxed vs in-process "
+                    f"{s['sandboxed_vs_in_process_pct']:+.1f}% ({s['repeats']} repeats, median)")
+        elif name == "parallel":
+            text = (f"{s['candidates']} candidates x {s['timesteps_each']:,} steps: serial {s['serial_s']:.0f} s vs "
+                    f"{s['workers']} workers {s['parallel_s']:.0f} s: {s['speedup']:.2f}x")
+        elif name == "halving":
+            parts = [f"{rungs} rungs: same winner {v['same_winner']} seeds, {100 * v['steps_fraction_mean']:.0f}% of "
+                     f"the steps, good winner {v['good_winner']}" for rungs, v in s["by_rungs"].items()]
+            text = "; ".join(parts)
+        elif name == "shared_replay":
+            text = (f"shared {s['shared']['env_steps']:,} env steps vs separate {s['separate']['env_steps']:,} "
+                    f"({100 * s['env_steps_fraction']:.0f}%); winner success shared {s['shared']['winner_success']:.2f} "
+                    f"vs separate {s['separate']['winner_success']:.2f}; wall {s['shared']['wall_s']:.0f} s vs "
+                    f"{s['separate']['wall_s']:.0f} s")
+        elif name == "screening":
+            text = (f"bad removed {s['bad_removed']}/{s['bad']}, good lost {s['good_lost']}/{s['good']}; "
+                    f"env steps saved {s.get('env_steps_saved', 0):,}; cost {s.get('screening_seconds', 0):.1f} s")
+        else:
+            text = ""
+        met = {True: "yes", False: "no", None: "undecided"}[s.get("met")]
+        rows.append((name, text, s["target"], met))
+    return rows
+
+
+def render_html(result: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{html.escape(c)}</td>"
+        f"<td class='{'ok' if d == 'yes' else 'bad'}'>{html.escape(d)}</td></tr>"
+        for a, b, c, d in headline(result))
+    candidates = "".join(f"<tr><td>{html.escape(c['id'])}</td><td>{html.escape(c['quality'])}</td>"
+                         f"<td>{html.escape(c['why'])}</td></tr>" for c in result["candidates"])
+    details = "".join(
+        f"<h3>{html.escape(name)}</h3><pre>{html.escape(json.dumps(section, indent=2, default=str))}</pre>"
+        for name, section in result["sections"].items())
+    machine = result["machine"]
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>reward-coder bench perf</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}}
+table{{border-collapse:collapse;margin:1em 0;font-size:14px}}td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}}
+th{{background:#f3f3f3}}.ok{{color:#070}}.bad{{color:#b00}}pre{{font-size:12px;background:#f8f8f8;padding:8px;overflow:auto}}
+.note{{color:#666;font-size:13px}}</style></head><body>
+<h1>reward-coder bench perf</h1>
+<p class="note">{html.escape(result['started'])}, {machine['cores']} cores, {html.escape(machine['platform'])}.
+Both variants of every row ran in this run, on this machine; seconds are noise, ratios are the figures.</p>
+<table><tr><th>comparison</th><th>measured (baseline vs ours)</th><th>target</th><th>met</th></tr>{rows}</table>
+<h2>Candidates</h2><p class="note">{html.escape(result['candidates_note'])}</p>
+<table><tr><th>id</th><th>quality</th><th>why</th></tr>{candidates}</table>
+<h2>Details</h2>{details}</body></html>
+"""

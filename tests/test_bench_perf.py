@@ -1,0 +1,86 @@
+"""`reward-coder bench perf`: each comparison measured side by side, its figures computed from what was measured."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from reward_coder.bench import perf
+from reward_coder.bench.perf import PerfSettings, run_perf, standin_candidates
+from reward_coder.cli.main import app
+
+
+def test_the_standin_set_has_known_quality_and_every_file_is_a_valid_reward():
+    from reward_coder.reward.compile import InProcessReward  # noqa: F401 - the loader used in training
+    from reward_coder.envs import get_card, sample_transitions
+
+    candidates = standin_candidates()
+    qualities = [c.quality for c in candidates]
+    assert qualities.count("good") >= 2 and qualities.count("bad") >= 3 and "unknown" not in qualities
+    card = get_card("pendulum")
+    batch = sample_transitions(card, n_envs=4, n_steps=2, seed=0, policies=("random",))
+    from reward_coder.reward.compile import InProcessReward
+
+    for c in candidates:
+        reward, terms = InProcessReward(c.code, card.field_names())(batch.state, batch.action, batch.next_state)
+        assert reward.shape == (len(batch.action),) and terms, c.id
+
+
+def test_parallel_and_halving_sections_are_measured_and_their_ratios_follow_from_the_figures(tmp_path):
+    settings = PerfSettings.quick(sections=("parallel", "halving"), max_candidates=2, parallel_timesteps=512,
+                                  halving_timesteps=4_096)
+    messages = []
+    result = run_perf(settings, tmp_path, on_progress=messages.append)
+    parallel = result["sections"]["parallel"]
+    assert parallel["status"] == "ok", parallel
+    assert parallel["speedup"] == pytest.approx(parallel["serial_s"] / parallel["parallel_s"])
+    assert parallel["statuses"] == {"serial": ["ok", "ok"], "parallel": ["ok", "ok"]}
+    assert parallel["met"] == (parallel["speedup"] >= 1.8)
+    halving = result["sections"]["halving"]
+    assert halving["status"] == "ok", halving
+    seed = halving["per_seed"][0]
+    assert seed["full"]["steps"] == 2 * 4_096 and seed["full"]["winner"] in {"1-shaped", "2-height"}
+    run = seed["halving"]["3"]
+    assert run["steps_fraction"] == pytest.approx(run["steps"] / seed["full"]["steps"])
+    assert run["same_winner"] == (run["winner"] == seed["full"]["winner"])
+    # written after every section, json and html, and the html shows the measured row
+    saved = json.loads((tmp_path / "perf.json").read_text())
+    assert set(saved["sections"]) == {"parallel", "halving"} and "finished" in saved
+    page = (tmp_path / "perf.html").read_text()
+    assert "serial" in page and "hand-written stand-in" in page
+    assert any("halving: seed 0" in m for m in messages)
+
+
+def test_a_crashed_section_is_shown_as_crashed_not_as_a_zero_and_the_others_still_run(tmp_path, monkeypatch):
+    def boom(settings, out, say):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setitem(perf.RUNNERS, "overhead", boom)
+    monkeypatch.setitem(perf.RUNNERS, "screening", lambda s, o, say: {"screened_out": [], "bad": 3, "bad_removed": 1,
+                                                                       "good": 2, "good_lost": 0, "target": "t",
+                                                                       "met": True})
+    result = run_perf(PerfSettings(sections=("overhead", "screening")), tmp_path)
+    assert result["sections"]["overhead"]["status"] == "crashed"
+    assert "disk on fire" in result["sections"]["overhead"]["error"] and result["sections"]["overhead"]["met"] is None
+    rows = dict((name, (text, met)) for name, text, _target, met in perf.headline(result))
+    assert rows["overhead"] == ("crashed: RuntimeError: disk on fire", "not measured")
+    assert rows["screening"][1] == "yes"
+
+
+def test_the_cli_rejects_unknown_sections_before_measuring(tmp_path):
+    result = CliRunner().invoke(app, ["bench", "perf", "--sections", "overhead,warp", "--out", str(tmp_path / "p")])
+    assert result.exit_code != 0 and "--sections: unknown warp" in " ".join(result.output.split())
+    assert not (tmp_path / "p").exists()
+
+
+def test_training_speed_is_measured_with_the_cards_own_settings(tmp_path):
+    """The overhead benchmark's training variants build PPO with the card's hyperparameters (activation
+    names turned into torch classes), on the card the perf bench uses."""
+    from reward_coder.train.bench import overhead_benchmark
+
+    result = overhead_benchmark(env="halfcheetah", n_envs=2, steps=20, repeats=1, train_steps=128)
+    names = [row["variant"] for row in result["training"]]
+    assert names[0] == "PPO, native reward" and len(names) == 4
+    assert all(row["steps_per_s_median"] > 0 for row in result["training"])
