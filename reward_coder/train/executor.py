@@ -12,6 +12,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 
@@ -146,33 +147,168 @@ class LocalExecutor:
             self._pool = None
 
 
+class JobLostError(RuntimeError):
+    """A training job whose Ray node (or worker) was lost more often than the executor retries."""
+
+
+def is_node_loss(err: BaseException) -> bool:
+    """True for a Ray failure of the system running a job (node died, worker crashed, object lost),
+    False for an exception raised by the job's own code, which a rerun would only raise again."""
+    from ray import exceptions
+
+    if isinstance(err, exceptions.RayTaskError):
+        cause = getattr(err, "cause", None)
+        return cause is not None and cause is not err and not isinstance(cause, exceptions.RayTaskError) \
+            and isinstance(cause, exceptions.RayError) and is_node_loss(cause)
+    final = (exceptions.TaskCancelledError, exceptions.GetTimeoutError, exceptions.RuntimeEnvSetupError,
+             exceptions.UserCodeException, exceptions.UnserializableException, exceptions.TaskUnschedulableError)
+    return isinstance(err, exceptions.RayError) and not isinstance(err, final)
+
+
 class RayExecutor:
-    """The same interface on Ray (`--executor ray --address ...`); ray is imported only when asked for."""
+    """The same interface on a Ray cluster (`--executor ray --address ...`); ray is imported only when asked for.
+
+    Each job asks for the CPUs and GPUs it declares (`resources_cpus`, `resources_gpus`, fractions
+    allowed, so several candidates share one GPU; default one CPU and no GPU; `gpus_per_job` overrides
+    every job's GPU share) and any custom Ray resources in `resources_custom`. Nodes need not share the
+    driver's file system: a job with an `out_dir` trains in a node-local copy of it (see remote.py), its
+    files (checkpoints, curve, TensorBoard) come back into the real out_dir, snapshots while it runs and
+    all of it when it ends, and a node lost mid-job means the job is resubmitted from its newest
+    checkpoint, up to `max_retries` times, then JobLostError. Workers start without the driver's
+    credentials (every variable `secret_variables` names is set empty in their runtime_env).
+    """
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, workers: int = 0) -> None:
+    def __init__(self, address: str | None = None, workers: int = 0, gpus_per_job: float | None = None,
+                 max_retries: int = 2, snapshot_poll_s: float | None = None) -> None:
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         import ray
 
+        from reward_coder.train import remote
+
         if not ray.is_initialized():
-            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+            # a local cluster started here (no address) would hand the driver's keys to every raylet
+            with _spawning_without_secrets():
+                ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
         self._ray = ray
         self.workers = workers if workers > 0 else int(ray.cluster_resources().get("CPU", 1))
+        self.gpus_per_job = gpus_per_job
+        """GPU share every job gets, whatever it declares (None: the job's own `resources_gpus`, default 0;
+        a job given 0 GPUs has every GPU hidden from it by Ray)."""
+        self.max_retries = max_retries
+        """Resubmissions of one job after node losses; 2: a second loss in a row is rare, a third means
+        something is wrong with the cluster rather than unlucky."""
+        self.snapshot_poll_s = remote.SNAPSHOT_POLL_S if snapshot_poll_s is None else snapshot_poll_s
+        self._snapshots = None
+        self._tasks: dict[str, Any] = {}
+
+    def _snapshot_store(self):
+        """The snapshot actor, pinned to the driver's node: it must outlive any worker node."""
+        if self._snapshots is None:
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            from reward_coder.train.remote import SnapshotStore
+
+            here = self._ray.get_runtime_context().get_node_id()
+            self._snapshots = self._ray.remote(num_cpus=0, max_restarts=0)(SnapshotStore).options(
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=False)).remote()
+        return self._snapshots
+
+    def _options(self, job: Any) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "num_cpus": float(_declared(job, "resources_cpus", 1.0)),
+            "num_gpus": float(self.gpus_per_job if self.gpus_per_job is not None
+                              else getattr(job, "resources_gpus", 0) or 0),
+            # retries are ours: Ray's own would rerun from the files the job was first sent with
+            "max_retries": 0,
+            "runtime_env": {"env_vars": {name: "" for name in secret_variables()}},
+        }
+        custom = getattr(job, "resources_custom", None)
+        if custom:
+            options["resources"] = dict(custom)
+        return options
+
+    def _submit(self, fn, job, index: int, attempt: int):
+        from reward_coder.train import remote
+
+        carried = remote.has_out_dir(job)
+        kind = "carried" if carried else "plain"
+        if kind not in self._tasks:  # registered once: each ray.remote(...) exports the function anew
+            self._tasks[kind] = self._ray.remote(remote.run_remote if carried else _run_plain)
+        task = self._tasks[kind].options(**self._options(job))
+        if carried:
+            files_in = remote.read_files(Path(job.out_dir))
+            return task.remote(fn, job, files_in, self._snapshot_store(), index, attempt, self.snapshot_poll_s)
+        return task.remote(fn, job)
+
+    def _take_snapshots(self, jobs: Sequence[Any], attempts: dict[int, int]) -> None:
+        from reward_coder.train import remote
+
+        if self._snapshots is None:
+            return
+        for index, (attempt, archive) in self._ray.get(self._snapshots.drain.remote()).items():
+            if attempts.get(index) == attempt:  # a job already done, or an older attempt's, is no news
+                remote.unpack(archive, Path(jobs[index].out_dir))
 
     def map_unordered(self, fn, jobs):
-        remote = self._ray.remote(num_cpus=1)(fn)
-        refs = {remote.remote(job): index for index, job in enumerate(jobs)}
-        pending = list(refs)
-        while pending:
-            done, pending = self._ray.wait(pending, num_returns=1)
-            yield refs[done[0]], self._ray.get(done[0])
+        from reward_coder.train import remote
+
+        jobs = list(jobs)
+        attempts = dict.fromkeys(range(len(jobs)), 0)
+        refs = {self._submit(fn, job, index, 0): index for index, job in enumerate(jobs)}
+        try:
+            while refs:
+                done, _ = self._ray.wait(list(refs), num_returns=1, timeout=self.snapshot_poll_s)
+                self._take_snapshots(jobs, attempts)
+                if not done:
+                    continue
+                index = refs.pop(done[0])
+                job = jobs[index]
+                try:
+                    value = self._ray.get(done[0])
+                except Exception as err:
+                    if not is_node_loss(err):
+                        raise
+                    if attempts[index] >= self.max_retries:
+                        raise JobLostError(
+                            f"job {index} ({getattr(job, 'candidate_id', job)!r}) lost its Ray node or worker "
+                            f"{attempts[index] + 1} times; last: {type(err).__name__}: {err}") from err
+                    attempts[index] += 1
+                    refs[self._submit(fn, job, index, attempts[index])] = index
+                    continue
+                del attempts[index]
+                if remote.has_out_dir(job):
+                    result, archive, node_out_dir = value
+                    remote.unpack(archive, Path(job.out_dir))
+                    value = remote.rebase_paths(result, node_out_dir, job.out_dir)
+                yield index, value
+        finally:
+            for ref in refs:
+                try:
+                    self._ray.cancel(ref, force=True)
+                except Exception:  # noqa: BLE001 - a task on a node already gone cannot be cancelled, nor needs to be
+                    pass
 
     def close(self) -> None:
-        pass
+        if self._snapshots is not None:
+            self._ray.kill(self._snapshots)
+            self._snapshots = None
 
 
-def make_executor(kind: str = "local", workers: int = 0, address: str | None = None) -> Executor:
+def _declared(job: Any, name: str, default: float) -> float:
+    value = getattr(job, name, None)
+    return default if value is None else value
+
+
+def _run_plain(fn: Callable[[Any], Any], job: Any) -> Any:
+    """A job without an out_dir (tests, benchmarks): nothing to carry, just run it."""
+    return fn(job)
+
+
+def make_executor(kind: str = "local", workers: int = 0, address: str | None = None,
+                  gpus_per_job: float | None = None) -> Executor:
+    """The executor named by `--executor`; `address` and `gpus_per_job` matter to Ray only."""
     if kind == "local":
         return LocalExecutor(workers)
     if kind == "inline":
@@ -181,7 +317,7 @@ def make_executor(kind: str = "local", workers: int = 0, address: str | None = N
         from reward_coder.errors import ConfigError
 
         try:
-            return RayExecutor(address, workers)
+            return RayExecutor(address, workers, gpus_per_job=gpus_per_job)
         except ImportError:
             raise ConfigError("--executor ray needs the ray extra: pip install 'reward-coder[ray]'") from None
     from reward_coder.errors import ConfigError
