@@ -113,6 +113,14 @@ class RunConfig:
     strict_direction: bool = False
     """Do not train a candidate that prefers the card's known-bad reference states to its good ones (the
     direction check's `direction-reversed`, then an error); by default that is a warning fed back."""
+    screen: bool = True
+    """Screen each new candidate before it trains (CARD's trajectory preference evaluation, reward_coder.screening):
+    its code scores the stored evaluation episodes of earlier iterations in the sandbox, and one whose returns
+    rank failed episodes above successful ones is reported to the designer and not trained. `--no-screen`
+    still screens and reports, but trains every candidate."""
+    screen_threshold: float = 0.5
+    """Preference accuracy (the chance a successful earlier episode gets a higher return than a failed one)
+    below which a candidate is screened out."""
     mode: str = "reward"
     """'reward': the designer loop writes reward functions. 'latent' (LaRe): the LLM writes latent task
     factors, a verifier merges them, and a decoder trained by return decomposition on the episodic return
@@ -120,6 +128,13 @@ class RunConfig:
     episode_steps: int | None = None
     """Latent mode: episode length (TimeLimit) for training and evaluation; None takes the card's. Short
     episodes let a tiny budget finish several, which the decoder needs to learn anything."""
+    shared_replay: bool = False
+    """Off-policy runs (SAC, TD3, DDPG) only: the iteration's candidates train from ONE replay buffer
+    (LaRes, reward_coder.train.shared_replay): each env step is taken once, scored by every candidate's
+    reward, and each learner does the gradient updates of a separate full run, for about 1/K of the env
+    steps of K separate runs. It replaces successive halving for that iteration (every candidate trains to
+    the full budget). Ignored, with separate training as usual, for on-policy algorithms, rewards with
+    per-episode memory and VecNormalize'd cards."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

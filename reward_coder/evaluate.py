@@ -66,6 +66,9 @@ class EvalResult:
     term_stats: dict[str, TermStats] = field(default_factory=dict)
     """Per-step statistics of each reward term over the evaluation episodes (empty without a reward)."""
     frames: tuple[Any, ...] = ()
+    trajectories: tuple[Any, ...] = ()
+    """The first episodes' transitions of named fields with their outcomes (reward_coder.screening.StoredEpisode),
+    when asked for with `trajectory_episodes`; screening scores new candidates on them."""
 
     @property
     def success_rate(self) -> float:
@@ -225,12 +228,14 @@ def evaluate_policy(
     reward_fn: RewardFunction | None = None,
     max_episode_steps: int | None = None,
     render_episodes: int = 0,
+    trajectory_episodes: int = 0,
 ) -> EvalResult:
     """Run `episodes` episodes of `policy` (obs -> action) on a fresh env seeded `seed`, `seed+1`, ...
 
     Success is judged by `success` on the trajectory of named fields after each step. With
     `reward_fn`, every step is also scored so the per-term statistics describe what the policy did.
-    `render_episodes` > 0 records rgb frames of the first episodes (for videos).
+    `render_episodes` > 0 records rgb frames of the first episodes (for videos); `trajectory_episodes` > 0
+    keeps the transitions of the first episodes with their outcomes (float32, capped: reward_coder.screening).
     """
     from reward_coder.envs import make_env
     from reward_coder.openworld.episodes import episode_facts, is_open_world
@@ -241,6 +246,11 @@ def evaluate_policy(
     # the same single-env pairing (and memory resets) a user's RewardWrapper gets; the reward stays open
     env = RewardWrapper(raw, reward_fn, card, owns_reward=False) if reward_fn is not None else NamedFields(raw, card)
     records, frames = [], []
+    recorder = None
+    if trajectory_episodes > 0:
+        from reward_coder.screening import EpisodeRecorder
+
+        recorder = EpisodeRecorder(max_episodes=trajectory_episodes)
     try:
         for episode in range(episodes):
             obs, info = env.reset(seed=seed + episode)
@@ -250,7 +260,10 @@ def evaluate_policy(
             own_return = 0.0
             while not (terminated or truncated):
                 action = np.asarray(policy(np.asarray(obs)))
+                before = env.state
                 obs, reward, terminated, truncated, info = env.step(action)
+                if recorder is not None:
+                    recorder.step(before, action, info[FIELDS_KEY])
                 if reward_fn is not None:
                     own_return += float(reward)
                     for name, value in info["reward_terms"].items():
@@ -266,6 +279,8 @@ def evaluate_policy(
             stacked = {name: np.stack(values) for name, values in trajectory.items()}
             outcome = episode_outcome(success, stacked, native_return, length, infos)
             summary = summarize_trajectory(card, stacked)
+            if recorder is not None:
+                recorder.finish(outcome.success, native_return)
             facts = episode_facts(card, stacked, success, bool(terminated)) if is_open_world(card) else {}
             records.append(
                 EpisodeRecord(
@@ -289,4 +304,5 @@ def evaluate_policy(
     finally:
         env.close()
     term_stats = env.term_log.summary() if isinstance(env, RewardWrapper) else {}
-    return EvalResult(episodes=tuple(records), term_stats=term_stats, frames=tuple(frames))
+    return EvalResult(episodes=tuple(records), term_stats=term_stats, frames=tuple(frames),
+                      trajectories=tuple(recorder.episodes) if recorder is not None else ())

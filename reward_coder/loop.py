@@ -12,6 +12,8 @@ Run folder (runs/<run-id>/):
   iterations/<k>/critic.json              critic reviews (and revisions taken)
   iterations/<k>/training/<id>/           model.zip, curve.json, tb/ (written by the trainer)
   iterations/<k>/outcomes/<id>.rung<r>.json  training + evaluation result of each rung
+  iterations/<k>/trajectories/<id>.npz    evaluation episodes (named fields, outcomes) of its last rung
+  iterations/<k>/screening.json           each new candidate's screening on earlier episodes (reward_coder.screening)
   iterations/<k>/analysis.md, summary.json   analyzer text and iteration summary
   iterations/<k>/feedback.txt             human feedback given for iteration k
   finals/<iteration>-<id>/seed<s>/        the finalists retrained on fresh seeds (run_finals)
@@ -49,6 +51,16 @@ from reward_coder.examples import example_for
 from reward_coder.llm.base import Completer
 from reward_coder.prompting import render
 from reward_coder.reflection import guidance, series_table
+from reward_coder.screening import (
+    TRAJECTORY_EPISODES,
+    ScreenResult,
+    StoredEpisode,
+    decode_episodes,
+    episode_pool,
+    screen_candidate,
+    screen_result_from_dict,
+    unpack_episodes,
+)
 from reward_coder.store import RunStore
 from reward_coder.tasks import Task, describe_success
 from reward_coder.train.executor import Executor
@@ -290,8 +302,9 @@ def _train_jobs(config: RunConfig, task: Task, store: RunStore, iteration: int,
             same_as[candidate.id] = by_fingerprint[fingerprint]
             continue
         by_fingerprint[fingerprint] = candidate.id
-        jobs.append(candidate_job(config, task, candidate.id, candidate.code,
-                                  store.path(f"{_iteration_dir(iteration)}/training/{candidate.id}"), config.seed))
+        jobs.append(replace(candidate_job(config, task, candidate.id, candidate.code,
+                                          store.path(f"{_iteration_dir(iteration)}/training/{candidate.id}"),
+                                          config.seed), trajectory_episodes=TRAJECTORY_EPISODES))
     return jobs, same_as
 
 
@@ -314,15 +327,91 @@ def _train(config: RunConfig, task: Task, services: LoopServices, iteration: int
         return outcome_from_dict(store.read_json(path)) if store.exists(path) else None
 
     def on_outcome(rung: int, outcome: TrainOutcome) -> None:
+        # the episodes go to an .npz of their own (the latest rung's), not into every JSON that copies eval
+        packed = outcome.eval.pop("trajectories", None) if outcome.eval else None
+        if packed:
+            store.write_bytes(f"{folder}/trajectories/{outcome.candidate_id}.npz", decode_episodes(packed))
         store.write_json(f"{folder}/outcomes/{outcome.candidate_id}.rung{rung}.json", outcome_to_dict(outcome))
         services.on_event("training_outcome", rung=rung, candidate=outcome.candidate_id, status=outcome.status,
                           success_rate=outcome.success_rate, timesteps=outcome.timesteps, failure=outcome.failure)
+
+    if config.shared_replay:
+        from reward_coder.train.shared_replay import SharedJob, shared_replay_problem, train_shared
+
+        problem = shared_replay_problem(jobs)
+        if problem is None:
+            # one executor task trains all K from one buffer, to the full budget (no halving rungs)
+            stored = {job.candidate_id: cached(0, job) for job in jobs}
+            if all(stored.values()):
+                return dict(stored), {}, same_as
+            parent = os.path.commonpath([job.out_dir for job in jobs])
+            for _index, shared in services.executor.map_unordered(train_shared, [SharedJob(tuple(jobs), parent)]):
+                for outcome in shared:
+                    on_outcome(0, outcome)
+                    stored[outcome.candidate_id] = outcome
+            return {cid: o for cid, o in stored.items() if o is not None}, {}, same_as
+        services.on_event("shared_replay_skipped", reason=problem)
 
     outcomes, pruned_at = successive_halving(
         jobs, services.executor, plan, task.success, train=services.train, on_outcome=on_outcome, cached=cached,
         on_pruned=lambda rung, cid: services.on_event("training_pruned", candidate=cid, rung=rung),
     )
     return outcomes, pruned_at, same_as
+
+
+def stored_episodes(store: RunStore, before: int) -> list[StoredEpisode]:
+    """Evaluation episodes of iterations before `before`, oldest first, with their task outcomes."""
+    episodes: list[StoredEpisode] = []
+    for earlier in range(before):
+        folder = f"{_iteration_dir(earlier)}/trajectories"
+        if not store.exists(folder):
+            continue
+        for path in sorted(store.path(folder).glob("*.npz")):
+            try:
+                episodes += unpack_episodes(path.read_bytes(), source=f"iteration {earlier}, {path.stem}")
+            except (OSError, ValueError, KeyError):  # a damaged file costs its episodes, not the run
+                continue
+    return episodes
+
+
+def _screen(config: RunConfig, task: Task, services: LoopServices, iteration: int,
+            candidates: list[Candidate]) -> dict[str, ScreenResult]:
+    """Score each checked candidate on earlier iterations' episodes in the sandbox (stored, so resume reuses it)."""
+    from reward_coder.errors import RewardCoderError
+    from reward_coder.sandbox import require_isolation
+
+    store, path = services.store, f"{_iteration_dir(iteration)}/screening.json"
+    if store.exists(path):
+        return {cid: screen_result_from_dict(r) for cid, r in store.read_json(path)["results"].items()}
+    pool = episode_pool(stored_episodes(store, iteration))
+    checked = [c for c in candidates if c.status == "ok" and c.code is not None]
+    if not pool or not checked:
+        return {}
+    try:
+        isolation = require_isolation(config.allow_unsandboxed)
+    except RewardCoderError as err:
+        services.on_event("screening_skipped", reason=str(err))
+        return {}
+    results: dict[str, ScreenResult] = {}
+    for candidate in checked:
+        try:
+            result = screen_candidate(candidate.id, candidate.code or "", pool, task.card.field_names(),
+                                      threshold=config.screen_threshold, isolation=isolation)
+        except (ValueError, OSError) as err:  # stored episodes this version cannot send: judge nothing, train it
+            result = ScreenResult(candidate.id, "undecided", f"undecided: the stored episodes could not be scored "
+                                  f"({err}), so it is trained")
+        results[candidate.id] = result
+        services.on_event("screening", candidate=candidate.id, verdict=result.verdict, auc=result.auc,
+                          reason=result.reason, sandbox_s=result.sandbox_s, episodes=result.episodes_scored,
+                          trained=not (result.screened_out and config.screen))
+    store.write_json(path, {"screen": config.screen, "threshold": config.screen_threshold, "episodes": len(pool),
+                            "results": {cid: r.to_dict() for cid, r in results.items()}})
+    return results
+
+
+def screened_out(config: RunConfig, screening: dict[str, ScreenResult]) -> set[str]:
+    """Candidates screening keeps from training (none with --no-screen)."""
+    return {cid for cid, r in screening.items() if r.screened_out} if config.screen else set()
 
 
 def _critic_notes(store: RunStore, iteration: int) -> dict[str, list[str]]:
@@ -341,59 +430,63 @@ def _critic_notes(store: RunStore, iteration: int) -> dict[str, list[str]]:
     return notes
 
 
-def untrained_stage(candidate: Candidate, outcome: TrainOutcome | None) -> str:
+def untrained_stage(candidate: Candidate, outcome: TrainOutcome | None, screening: ScreenResult | None = None) -> str:
     """Where a candidate that did not train stopped, in words ('' for one that trained)."""
     if candidate.status == "extract_failed":
         return "no usable code in the answer"
     if candidate.status != "ok":
         return "failed the checks on real states"
     if outcome is None:
-        return "not trained"
+        return "screened out before training" if screening is not None and screening.screened_out else "not trained"
     return {"ok": "", "reward_failed": "the reward failed during training"}.get(outcome.status, "training crashed")
 
 
-def untrained_reason(candidate: Candidate, outcome: TrainOutcome | None, analysis: str = "") -> str:
+def untrained_reason(candidate: Candidate, outcome: TrainOutcome | None, analysis: str = "",
+                     screening: ScreenResult | None = None) -> str:
     """The error that kept a candidate from training, as the designer and the final table show it."""
     if candidate.status != "ok":
         return candidate.failure_summary() or "the checks gave no message"
     if outcome is None:
-        return "not trained"
+        return screening.reason if screening is not None and screening.screened_out else "not trained"
     return analysis or outcome.failure or outcome.status
 
 
-def not_trained_because(candidate: Candidate, outcome: TrainOutcome | None, analysis: str = "") -> str:
+def not_trained_because(candidate: Candidate, outcome: TrainOutcome | None, analysis: str = "",
+                        screening: ScreenResult | None = None) -> str:
     """'stage: error' for a candidate that did not train ('' for one that did): the final table's reason."""
     if outcome is not None and outcome.status == "ok":
         return ""
-    return f"{untrained_stage(candidate, outcome)}: {untrained_reason(candidate, outcome, analysis)}"
+    return (f"{untrained_stage(candidate, outcome, screening)}: "
+            f"{untrained_reason(candidate, outcome, analysis, screening)}")
 
 
 def _analysis_md(candidates: list[Candidate], outcomes: dict[str, TrainOutcome], analyses: dict[str, str],
-                 llm_analysis: bool) -> str:
+                 llm_analysis: bool, screening: dict[str, ScreenResult] | None = None) -> str:
     """analysis.md: the facts of each trained candidate; when nothing trained, what stopped each one and
     why there is no analysis (never an empty file)."""
     if any(outcome.status == "ok" for outcome in outcomes.values()):
         return "\n".join(f"- **{cid}**: {text}" for cid, text in sorted(analyses.items())) + "\n"
     asked = " and the analyzer LLM was not asked (--llm-analysis)" if llm_analysis else ""
     lines = [f"No candidate was trained in this iteration, so there is no policy to analyse{asked}."]
-    lines += [f"- **{c.id}**: {not_trained_because(c, outcomes.get(c.id), analyses.get(c.id, ''))}"
+    lines += [f"- **{c.id}**: {not_trained_because(c, outcomes.get(c.id), analyses.get(c.id, ''), (screening or {}).get(c.id))}"
               for c in candidates]
     return "\n".join(lines) + "\n"
 
 
 def _policy_feedback(config: RunConfig, task: Task, candidates: list[Candidate], outcomes: dict[str, TrainOutcome],
                      analyses: dict[str, str], best_id: str | None, best_code: str | None,
-                     critic_notes: dict[str, list[str]]) -> str:
-    """What the next designer sees of every candidate: failures, check warnings, critic notes, results.
+                     critic_notes: dict[str, list[str]], screening: dict[str, ScreenResult] | None = None) -> str:
+    """What the next designer sees of every candidate: failures, check warnings, critic notes, screening, results.
 
     When no candidate trained there is no policy to analyse: the feedback then says so and asks for a fix of
     the stated errors (feedback_untrained.j2) instead of a term-by-term analysis of policies.
     """
+    screens = screening or {}
     if not any(outcome.status == "ok" for outcome in outcomes.values()):
         return render(
             "feedback_untrained.j2", best_code=(best_code or "").rstrip(),
-            candidates=[dict(name=c.id, stage=untrained_stage(c, outcomes.get(c.id)),
-                             failure=untrained_reason(c, outcomes.get(c.id), analyses.get(c.id, "")),
+            candidates=[dict(name=c.id, stage=untrained_stage(c, outcomes.get(c.id), screens.get(c.id)),
+                             failure=untrained_reason(c, outcomes.get(c.id), analyses.get(c.id, ""), screens.get(c.id)),
                              check_warnings=[i.describe() for i in c.check.warnings] if c.check else [],
                              critic_notes=critic_notes.get(c.id, []))
                         for c in candidates],
@@ -402,8 +495,10 @@ def _policy_feedback(config: RunConfig, task: Task, candidates: list[Candidate],
     for candidate in candidates:
         outcome = outcomes.get(candidate.id)
         failed = candidate.status != "ok" or outcome is None or outcome.status != "ok"
+        screen = screens.get(candidate.id)
         failure = candidate.failure_summary() if candidate.status != "ok" else (
-            analyses.get(candidate.id, "") if outcome is not None else "not trained")
+            analyses.get(candidate.id, "") if outcome is not None else
+            untrained_stage(candidate, None, screen) + ": " + untrained_reason(candidate, None, "", screen))
         evaluation = outcome.eval if outcome is not None and outcome.eval else {}
         rows.append(dict(
             name=candidate.id, is_best=candidate.id == best_id, failed=failed, failure=failure,
@@ -417,6 +512,8 @@ def _policy_feedback(config: RunConfig, task: Task, candidates: list[Candidate],
             analysis=analyses.get(candidate.id, ""),
             check_warnings=[issue.describe() for issue in candidate.check.warnings] if candidate.check else [],
             critic_notes=critic_notes.get(candidate.id, []),
+            # trained although screening would have kept it back (--no-screen): the designer hears the verdict
+            screening=screen.reason if screen is not None and screen.screened_out and outcome is not None else "",
         ))
     return render(
         "feedback_policy.j2", algorithm=run_train_settings(config, task.card)[0],
@@ -456,7 +553,10 @@ def run_iteration(config: RunConfig, task: Task, services: LoopServices, checker
     for candidate in candidates:
         if candidate.code is not None:
             store.write_text(f"{folder}/candidates/{candidate.id}.py", candidate.code)
-    outcomes, pruned_at, same_as = _train(config, task, services, iteration, candidates)
+    screening = _screen(config, task, services, iteration, candidates)
+    skipped = screened_out(config, screening)
+    outcomes, pruned_at, same_as = _train(config, task, services, iteration,
+                                          [c for c in candidates if c.id not in skipped])
     for duplicate, original in same_as.items():
         if original in outcomes:
             outcomes[duplicate] = outcomes[original]
@@ -495,14 +595,15 @@ def run_iteration(config: RunConfig, task: Task, services: LoopServices, checker
     overall_best = state.get("best")
     best_code = store.read_text("best.py") if store.exists("best.py") else None
 
-    store.write_text(f"{folder}/analysis.md", _analysis_md(candidates, outcomes, analyses, config.llm_analysis))
+    store.write_text(f"{folder}/analysis.md", _analysis_md(candidates, outcomes, analyses, config.llm_analysis,
+                                                           screening))
     feedback = _policy_feedback(config, task, candidates, outcomes, analyses,
                                 overall_best["candidate"] if overall_best else None, best_code,
-                                _critic_notes(store, iteration))
+                                _critic_notes(store, iteration), screening)
     store.write_text(f"{folder}/policy_feedback.txt", feedback)
 
     tried = ", ".join(
-        f"{c.id} {'failed: ' + c.failure_summary()[:80] if c.status != 'ok' else f'success {outcomes[c.id].success_rate:.2f}' if c.id in outcomes else 'not trained'}"
+        f"{c.id} {'failed: ' + c.failure_summary()[:80] if c.status != 'ok' else f'success {outcomes[c.id].success_rate:.2f}' if c.id in outcomes else 'screened out (' + screening[c.id].reason[:80] + ')' if c.id in skipped else 'not trained'}"
         for c in candidates
     )
     summary = {
@@ -512,13 +613,17 @@ def run_iteration(config: RunConfig, task: Task, services: LoopServices, checker
         "improved_overall_best": improved,
         "overall_best": overall_best,
         "trained": not nothing_trained,
+        "screened_out": sorted(skipped),
         "analyzer": "off" if not config.llm_analysis else "not asked: no candidate trained" if nothing_trained else "asked",
         "candidates": [
             {**candidate_record(c), "training": outcomes[c.id].status if c.id in outcomes else None,
              "success_rate": outcomes[c.id].success_rate if c.id in outcomes else None,
              "pruned_at_rung": pruned_at.get(c.id), "same_as": same_as.get(c.id),
              "analysis": analyses.get(c.id, ""),
-             "not_trained_because": not_trained_because(c, outcomes.get(c.id), analyses.get(c.id, ""))}
+             "screening": ({k: screening[c.id].to_dict()[k] for k in ("verdict", "auc", "reason", "sandbox_s")}
+                           | {"applied": config.screen}) if c.id in screening else None,
+             "not_trained_because": not_trained_because(c, outcomes.get(c.id), analyses.get(c.id, ""),
+                                                        screening.get(c.id))}
             for c in candidates
         ],
         "history_line": f"Iteration {iteration}: " + (

@@ -61,6 +61,8 @@ class TrainOutcome:
     """True when observations and/or rewards went through VecNormalize during training."""
     notes: tuple[str, ...] = ()
     """What training had to work around, e.g. a broken checkpoint it fell back from."""
+    device_reason: str = ""
+    """Why that device: e.g. 'auto: MlpPolicy trains faster on CPU (SB3's own advice)' ('' in older records)."""
 
     @property
     def success_rate(self) -> float:

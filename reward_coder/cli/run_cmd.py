@@ -62,6 +62,32 @@ def _command() -> str:
     return " ".join(["reward-coder", *sys.argv[1:2]])
 
 
+def _check_executor(executor: str) -> str:
+    from reward_coder.store import EXECUTORS
+
+    kind = executor.strip().lower()
+    if kind not in EXECUTORS:
+        raise ConfigError(f"unknown executor '{executor}'; use local, inline or ray")
+    return kind
+
+
+def _continued_executor(store: RunStore, executor: str | None, address: str | None,
+                        command: str) -> tuple[str, str | None]:
+    """The executor and address a continued run trains with: those it was started with (executor.json;
+    local for a run of an older version), unless --executor/--address override them (recorded)."""
+    stored_kind, stored_address = store.read_executor()
+    if executor is None and address is None:
+        return stored_kind, stored_address
+    kind = _check_executor(executor) if executor is not None else stored_kind
+    if address is None:  # the run's address goes on with the run's executor, not with another one
+        address = stored_address if kind == stored_kind else None
+    address = address.strip() or None if address is not None else None
+    if (kind, address) != (stored_kind, stored_address):
+        store.write_executor(kind, address, command=command,
+                             note=f"overrides {stored_kind}" + (f" at {stored_address}" if stored_address else ""))
+    return kind, address
+
+
 def _execute(config: RunConfig, store: RunStore, task, *, progress: str, executor: str, address: str | None,
              interactive: bool, preflighted: bool = False) -> None:
     store.acquire(_command())
@@ -255,10 +281,12 @@ def run(
     progress: Annotated[str, typer.Option(help="text, quiet or json (JSON lines on stdout).")] = "text",
     allow_unsandboxed: Annotated[bool, typer.Option("--allow-unsandboxed")] = False,
     strict_direction: Annotated[bool, typer.Option("--strict-direction", help="Do not train a candidate that prefers the card's known-bad reference states (else a warning).")] = False,
+    screen: Annotated[bool, typer.Option("--screen/--no-screen", help="Screen new candidates on earlier iterations' episodes of known outcome and do not train one that ranks failed episodes above successful ones; --no-screen still reports the verdict but trains them all.")] = True,
     algo: AlgoOption = None,
     hyperparams: HyperparamsOption = None,
     mode: Annotated[str, typer.Option("--mode", help="reward (design reward functions) or latent (LaRe: LLM-written latent factors, a decoder trained on the episodic return, SAC).")] = "reward",
     episode_steps: Annotated[Optional[int], typer.Option("--episode-steps", min=10, help="Latent mode: episode length for training and evaluation (default: the card's).")] = None,
+    shared_replay: Annotated[bool, typer.Option("--shared-replay", help="SAC/TD3/DDPG: train an iteration's candidates from one shared replay buffer, each transition scored by every candidate (about 1/K of the env steps; replaces successive halving).")] = False,
 ) -> None:
     """Design, check, critique, train, evaluate and refine reward functions for a task."""
     from reward_coder.tasks import resolve_task
@@ -278,16 +306,20 @@ def run(
         max_cost_usd=max_cost, allow_unsandboxed=allow_unsandboxed, llm_retries=retries,
         **llm_settings(model, api_base, max_tokens, split_samples, timeout),
         **pricing_settings(price_per_1k_tokens, allow_unpriced), temperature=temperature, few_shot=not no_example,
-        finalists=finalists, final_seeds=final_seeds, strict_direction=strict_direction,
+        finalists=finalists, final_seeds=final_seeds, strict_direction=strict_direction, screen=screen,
         **knob_settings(algo, hyperparams), mode=mode, episode_steps=episode_steps,
+        shared_replay=shared_replay,
     )
     folder = out or Path("runs") / make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed)
+    executor = _check_executor(executor)
     check_llm(config)
     if mode != "latent":  # latent mode trains SAC with a decoder, not the card's setup that preflight builds
         _preflight(config, resolved, folder)  # before the folder exists: a setup that cannot train leaves nothing
     store = RunStore.create(folder)
     if store.exists("state.json"):
         raise ConfigError(f"'{store.root}' already holds a run; use `reward-coder resume {store.root}` or another --out")
+    store.acquire(_command())  # the folder's one writer before it records anything (_execute keeps the lock)
+    store.write_executor(executor, address, command="run")  # resume and refine keep them
     _execute(config, store, resolved, progress=progress, executor=executor, address=address, interactive=interactive,
              preflighted=True)
 
@@ -358,6 +390,10 @@ def _with_llm_changes(config: RunConfig, model: str | None, api_base: str | None
     return changed
 
 
+ContinueExecutorOption = Annotated[Optional[str], typer.Option(help="local, inline or ray (default: the one the run was started with; a new one is recorded in executor.json).")]
+ContinueAddressOption = Annotated[Optional[str], typer.Option(help="Ray cluster address (default: the run's, when the executor stays the same).")]
+
+
 @user_errors
 def resume(
     run_dir: Annotated[Path, typer.Argument(help="The run folder, runs/<run-id>.")],
@@ -369,7 +405,8 @@ def resume(
     price_per_1k_tokens: PriceOption = None,
     allow_unpriced: NewAllowUnpricedOption = None,
     progress: Annotated[str, typer.Option()] = "text",
-    executor: Annotated[str, typer.Option()] = "local",
+    executor: ContinueExecutorOption = None,
+    address: ContinueAddressOption = None,
 ) -> None:
     """Continue a run after a crash, Ctrl-C or a spent budget, without redoing finished work.
 
@@ -383,7 +420,9 @@ def resume(
     if changed != config:
         config = changed
         store.write_json("config.json", config)
-    _execute(config, store, _task_of(store, config), progress=progress, executor=executor, address=None, interactive=False)
+    executor, address = _continued_executor(store, executor, address, "resume")
+    _execute(config, store, _task_of(store, config), progress=progress, executor=executor, address=address,
+             interactive=False)
 
 
 @user_errors
@@ -397,7 +436,8 @@ def refine(
     price_per_1k_tokens: PriceOption = None,
     allow_unpriced: NewAllowUnpricedOption = None,
     progress: Annotated[str, typer.Option()] = "text",
-    executor: Annotated[str, typer.Option()] = "local",
+    executor: ContinueExecutorOption = None,
+    address: ContinueAddressOption = None,
 ) -> None:
     """Run one more iteration with your feedback in the designer prompt (human in the loop)."""
     if not feedback.strip():
@@ -416,7 +456,9 @@ def refine(
                                allow_unpriced).with_changes(iterations=next_iteration + 1)
     store.write_text(f"iterations/{next_iteration}/feedback.txt", feedback.strip() + "\n")
     store.write_json("config.json", config)
-    _execute(config, store, _task_of(store, config), progress=progress, executor=executor, address=None, interactive=False)
+    executor, address = _continued_executor(store, executor, address, "refine")
+    _execute(config, store, _task_of(store, config), progress=progress, executor=executor, address=address,
+             interactive=False)
 
 
 @user_errors
@@ -443,5 +485,6 @@ def demo(
     folder = out or Path("runs") / ("demo__" + make_run_id(resolved.card.id, "swing-up", 0))
     _preflight(config, resolved, folder)
     store = RunStore.create(folder)
+    store.write_executor("local", None, command="demo")
     _execute(config, store, resolved, progress=progress, executor="local", address=None, interactive=False,
              preflighted=True)

@@ -43,12 +43,11 @@ class DecoderConfig:
 
 
 def resolve_device(device: str) -> str:
-    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; anything else as given ('cpu', 'cuda:1')."""
-    if device != "auto":
-        return device
-    import torch
+    """'auto' -> 'cuda' when a GPU is visible, else 'cpu' (the decoder profits from one: train.sb3.choose_device);
+    anything else as given ('cpu', 'cuda:1'; 'cuda' with no GPU visible is a ConfigError)."""
+    from reward_coder.train.sb3 import choose_device
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return choose_device(device, "MlpPolicy", "decoder")[0]
 
 
 class EpisodeStore:

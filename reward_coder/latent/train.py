@@ -133,7 +133,7 @@ def train_latent(job: LatentJob) -> TrainOutcome:
     from reward_coder.sandbox import GuardedReward, RewardFailure, SandboxedReward, require_isolation
     from reward_coder.train.checkpoint import latest_checkpoint, save_checkpoint
     from reward_coder.train.sb3 import (BUFFER_FILE, MODEL_FILE, RNG_FILE, _evaluate, _read_pickle, _restore_rng,
-                                        _rng_state, curve_point, make_vec_env, resolve_device, sandbox_limits)
+                                        _rng_state, choose_device, curve_point, make_vec_env, sandbox_limits)
 
     torch.set_num_threads(job.torch_threads)
     started = time.monotonic()
@@ -146,7 +146,11 @@ def train_latent(job: LatentJob) -> TrainOutcome:
         curve = [curve_point_from_dict(p) for p in json.loads((out_dir / "curve.json").read_text())
                  if p["timesteps"] <= checkpoint.timesteps]
         notes.append(f"continued from {checkpoint.folder.name}")
-    device = resolve_device(job.device)
+    # the SAC policy is a small MLP (CPU unless it is wide); the decoder profits from a GPU when one is visible
+    device, policy_reason = choose_device(job.device, "MlpPolicy", "policy", job.hyperparameters)
+    decoder_device, decoder_reason = choose_device(job.device, "MlpPolicy", "decoder")
+    device_reason = f"policy: {policy_reason}" + (f"; decoder on {decoder_device}: {decoder_reason}"
+                                                 if job.method in ("latent", "rrd") else "")
     venv = None
     timesteps = 0
     decoder: RewardDecoder | None = None
@@ -167,7 +171,7 @@ def train_latent(job: LatentJob) -> TrainOutcome:
                 isolation = require_isolation(job.allow_unsandboxed)
                 factor_fn = GuardedReward(SandboxedReward(shimmed(job.factor_code or ""), field_names=fields,
                                                           isolation=isolation, limits=sandbox_limits(False)))
-                decoder = RewardDecoder(len(job.factor_names), job.decoder, device=device,
+                decoder = RewardDecoder(len(job.factor_names), job.decoder, device=decoder_device,
                                         factor_names=job.factor_names)
                 tap = FactorTap(factor_fn, job.factor_names, decoder)
                 top = RewardVecWrapper(base, tap, job.card, fields)
@@ -218,7 +222,7 @@ def train_latent(job: LatentJob) -> TrainOutcome:
             candidate_id=job.candidate_id, status="ok", timesteps=timesteps, curve=tuple(curve),
             eval=_eval_record(final), checkpoint=str(latest.path(MODEL_FILE)) if latest else None,
             wall_s=time.monotonic() - started, device=str(model.device), seed=job.seed, eval_seed=final_seed,
-            notes=tuple(notes),
+            notes=tuple(notes), device_reason=device_reason,
         )
     except RewardFailure as failure:
         return TrainOutcome(candidate_id=job.candidate_id, status="reward_failed", timesteps=timesteps,

@@ -61,14 +61,95 @@ class TrainJob:
     final_eval_episodes: int | None = None
     """Episodes of the final evaluation; None: eval_episodes."""
 
+    # properties, not fields: pickles and defaults of TrainJob stay as they were
+    @property
+    def resources_cpus(self) -> float:
+        """CPUs this job asks a cluster scheduler for: one (torch_threads is 1; the sandbox worker waits)."""
+        return 1.0
 
-def resolve_device(device: str) -> str:
-    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'."""
-    if device != "auto":
-        return device
+    @property
+    def resources_gpus(self) -> float:
+        """Fraction of a GPU this job asks a cluster scheduler for: GPU_SHARE when it will train on CUDA, else 0."""
+        try:
+            device, _ = choose_device(self.device, expected_policy(self.card), "policy", self.hyperparameters)
+        except Exception:  # noqa: BLE001 - 'cuda' asked for where the driver sees none: a worker may have one
+            device = self.device
+        return GPU_SHARE if str(device).startswith("cuda") else 0.0
+    trajectory_episodes: int = 0
+    """Final-evaluation episodes whose transitions come back in eval['trajectories'] (encoded .npz, see
+    reward_coder.screening) for screening later candidates; 0 keeps none (finals, bench)."""
+
+
+WIDE_MLP_UNITS = 1024
+"""An MLP with a layer at least this wide is no longer 'small': --device auto gives it the GPU."""
+
+GPU_SHARE = 0.25
+"""Fraction of one GPU a CUDA training job asks a cluster scheduler for (Ray): four candidates share a card."""
+
+
+def _widest_layer(hyperparameters: dict[str, Any] | None) -> int:
+    """The widest hidden layer of policy_kwargs.net_arch (a list, or a dict of pi/vf/qf lists); 0 if unset."""
+    net_arch = ((hyperparameters or {}).get("policy_kwargs") or {}).get("net_arch")
+    widths: list[int] = []
+    parts = net_arch.values() if isinstance(net_arch, dict) else [net_arch]
+    for part in parts:
+        for width in part if isinstance(part, (list, tuple)) else ():
+            if isinstance(width, (int, float)) and not isinstance(width, bool):
+                widths.append(int(width))
+            elif isinstance(width, dict):  # SB3's old [64, dict(pi=[..], vf=[..])] form
+                widths.extend(int(w) for v in width.values() for w in v if isinstance(w, (int, float)))
+    return max(widths, default=0)
+
+
+def choose_device(requested: str, policy: str = "MlpPolicy", what: str = "policy",
+                  hyperparameters: dict[str, Any] | None = None) -> tuple[str, str]:
+    """The torch device for one network and why: (device, reason).
+
+    `requested` is --device: 'cpu' and 'cuda' (or 'cuda:N') are obeyed ('cuda' without a visible GPU is a
+    ConfigError); 'auto' chooses as an expert would:
+
+    - no CUDA device visible -> CPU;
+    - `what` 'decoder' (the latent mode's reward decoder, batched episode regressions) -> CUDA;
+    - a CNN policy (image observations) -> CUDA;
+    - an MLP policy (PPO, A2C, small SAC/TD3/DQN nets) -> CPU: SB3 warns that PPO/A2C with an MlpPolicy
+      run faster on CPU, and a small net's kernel launches and host-device copies cost more than they save;
+      an MLP with a layer of WIDE_MLP_UNITS or more (policy_kwargs.net_arch) -> CUDA.
+    """
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    from reward_coder.errors import ConfigError
+
+    asked = (requested or "auto").strip().lower()
+    if asked == "cpu":
+        return "cpu", "cpu: asked for with --device cpu"
+    if asked == "cuda" or asked.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {requested} asks for CUDA, but torch.cuda.is_available() is False here "
+                              "(no GPU visible, or a CPU-only torch build); use --device auto or cpu")
+        return asked, f"{asked}: asked for with --device {requested}"
+    if asked != "auto":
+        return requested, f"{requested}: as asked with --device"
+    if not torch.cuda.is_available():
+        return "cpu", "auto: no CUDA device visible"
+    if what == "decoder":
+        return "cuda", "auto: the latent reward decoder on a visible GPU"
+    if "cnn" in policy.lower():
+        return "cuda", f"auto: {policy} on a visible GPU"
+    widest = _widest_layer(hyperparameters)
+    if widest >= WIDE_MLP_UNITS:
+        return "cuda", f"auto: {policy} with {widest}-unit layers is large enough to profit from a visible GPU"
+    return "cpu", f"auto: {policy} trains faster on CPU (SB3's own advice)"
+
+
+def expected_policy(card: EnvCard) -> str:
+    """The policy a card's env will get, without building it: a CNN for pixel observations (make_kwargs obs)."""
+    obs = str((card.make_kwargs or {}).get("obs", "")).lower()
+    return "CnnPolicy" if obs in ("pixels", "pixel", "image", "rgb") else "MlpPolicy"
+
+
+def resolve_device(device: str, policy: str = "MlpPolicy", what: str = "policy") -> str:
+    """The device of choose_device (kept for callers that need no reason)."""
+    return choose_device(device, policy, what)[0]
 
 
 def sandbox_limits(spare_core: bool):
@@ -299,7 +380,8 @@ def train_candidate(job: TrainJob, on_progress: Callable[[CurvePoint], None] | N
             normalize_reward=job.normalize_reward,
             gamma=float(job.hyperparameters.get("gamma", 0.99)))
         algo = _algorithm_class(job.algorithm)
-        device = resolve_device(job.device)
+        policy_kind = policy_name(venv.observation_space)
+        device, device_reason = choose_device(job.device, policy_kind, "policy", job.hyperparameters)
         tb = str(out_dir / "tb") if job.tensorboard and _has_tensorboard() else None
         if tb is not None:
             quiet_tensorboard_write_failures()
@@ -315,7 +397,7 @@ def train_candidate(job: TrainJob, on_progress: Callable[[CurvePoint], None] | N
             if checkpoint.has(RNG_FILE):
                 _restore_rng(_read_pickle(checkpoint.path(RNG_FILE)), model, base)
         else:
-            model = algo(policy_name(venv.observation_space), venv, seed=job.seed, device=device, verbose=0, tensorboard_log=tb,
+            model = algo(policy_kind, venv, seed=job.seed, device=device, verbose=0, tensorboard_log=tb,
                          **model_kwargs(job.hyperparameters))
         timesteps = int(model.num_timesteps)
         if wrapper is not None:
@@ -345,14 +427,15 @@ def train_candidate(job: TrainJob, on_progress: Callable[[CurvePoint], None] | N
         steps_per_s = (timesteps - segment_steps_start) / max(time.monotonic() - segment_start, 1e-9)
         final_seed = job.eval_seed if job.eval_seed is not None else 20_000 + job.seed
         evaluating = True
-        final = _evaluate(job, policy, eval_reward, seed=final_seed, episodes=job.final_eval_episodes)
+        final = _evaluate(job, policy, eval_reward, seed=final_seed, episodes=job.final_eval_episodes,
+                          trajectory_episodes=job.trajectory_episodes)
         latest, _ = latest_checkpoint(out_dir)
         return TrainOutcome(
             candidate_id=job.candidate_id, status="ok", timesteps=timesteps, curve=tuple(curve),
             train_term_stats=wrapper.term_log.summary() if wrapper else {},
             eval=_eval_record(final), checkpoint=str(latest.path(MODEL_FILE)) if latest else None,
             wall_s=time.monotonic() - started, steps_per_s=steps_per_s, device=str(model.device),
-            seed=job.seed, eval_seed=final_seed, normalized=normalizer is not None, notes=tuple(notes),
+            device_reason=device_reason, seed=job.seed, eval_seed=final_seed, normalized=normalizer is not None, notes=tuple(notes),
         )
     except RewardFailure as failure:
         # in an evaluation the env step is the evaluation env's; say so, and after how much training
@@ -390,11 +473,13 @@ def _write_crash(path: Path, text: str) -> None:
             pass
 
 
-def _evaluate(job: TrainJob, policy, reward_fn, *, seed: int, episodes: int | None = None):
+def _evaluate(job: TrainJob, policy, reward_fn, *, seed: int, episodes: int | None = None,
+              trajectory_episodes: int = 0):
     from reward_coder.evaluate import evaluate_policy
 
     return evaluate_policy(policy, job.card, job.success, episodes=episodes or job.eval_episodes, seed=seed,
-                           reward_fn=reward_fn, max_episode_steps=job.max_episode_steps)
+                           reward_fn=reward_fn, max_episode_steps=job.max_episode_steps,
+                           trajectory_episodes=trajectory_episodes)
 
 
 def curve_point(timesteps: int, evaluation, wall_s: float) -> CurvePoint:
@@ -427,6 +512,10 @@ def _eval_record(result) -> dict[str, Any]:
     record: dict[str, Any] = dict(result.summary())
     record["episodes"] = [asdict(e) for e in result.episodes]
     record["term_stats"] = {k: asdict(v) for k, v in result.term_stats.items()}
+    if getattr(result, "trajectories", ()):
+        from reward_coder.screening import encode_episodes
+
+        record["trajectories"] = encode_episodes(result.trajectories)  # the loop stores it as an .npz
     return record
 
 
