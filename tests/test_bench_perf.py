@@ -84,3 +84,18 @@ def test_training_speed_is_measured_with_the_cards_own_settings(tmp_path):
     names = [row["variant"] for row in result["training"]]
     assert names[0] == "PPO, native reward" and len(names) == 4
     assert all(row["steps_per_s_median"] > 0 for row in result["training"])
+
+
+def test_screening_section_screens_the_standins_in_the_sandbox_and_counts_its_mistakes(tmp_path):
+    result = run_perf(PerfSettings.quick(sections=("screening",)), tmp_path)
+    section = result["sections"]["screening"]
+    assert section["status"] == "ok", section
+    verdicts = {row["candidate"]: row for row in section["results"]}
+    assert set(verdicts) == {c.id for c in standin_candidates()}
+    # pointing down prefers exactly the failed episodes: it must go; the good ones must stay
+    assert "5-hanging" in section["screened_out"]
+    assert not {"1-shaped", "2-height", "3-angle"} & set(section["screened_out"])
+    assert section["bad_removed"] == len({"5-hanging", "6-constant", "7-spin", "8-still"} & set(section["screened_out"]))
+    assert section["good_lost"] == 0 and section["met"] is (section["bad_removed"] * 3 >= section["bad"])
+    assert section["successes"] > 0 and section["episodes"] > section["successes"]
+    assert section["env_steps_saved"] == len(section["screened_out"]) * PerfSettings.quick().halving_timesteps

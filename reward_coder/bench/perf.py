@@ -89,13 +89,13 @@ class PerfSettings:
     parallel_candidates: int = 4
     parallel_timesteps: int = 8_192
     # halving vs full
-    halving_timesteps: int = 40_960
+    halving_timesteps: int = 20_480
     loop_seeds: tuple[int, ...] = (0, 1, 2)
     halving_rungs: tuple[int, ...] = (3, 4)
     """Rung counts compared: 3 is the loop's default cap (reward_coder.train.halving.HalvingPlan.make)."""
     # shared replay vs separate
     shared_candidates: int = 4
-    shared_timesteps: int = 6_000
+    shared_timesteps: int = 3_000
     # screening
     screening_episodes: int = 8
     eval_episodes: int = 5
@@ -292,36 +292,60 @@ def halving_section(settings: PerfSettings, out: Path, say: Callable[[str], None
 
 
 def shared_replay_section(settings: PerfSettings, out: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    """SAC on the card (the loop's off-policy path), the same hyperparameters, budget, seed and evaluation
+    for K separate runs and for one shared-replay run of the same K candidates."""
+    from reward_coder.tasks import resolve_task
     from reward_coder.train.shared_replay import compare_shared_vs_separate
 
+    task = resolve_task(settings.task, None, None)
     candidates = _varied(_candidates(settings), settings.shared_candidates)
+    say(f"shared replay: {len(candidates)} SAC candidates x {settings.shared_timesteps:,} steps, separate then shared")
     result = compare_shared_vs_separate(
-        settings.task, [c.code for c in candidates], candidate_ids=[c.id for c in candidates],
-        timesteps=settings.shared_timesteps, seed=settings.seed, out_dir=out / "shared_replay",
-        eval_episodes=settings.eval_episodes, on_progress=say)
-    fraction = result["shared"]["env_steps"] / result["separate"]["env_steps"]
-    winner_ok = result["shared"]["winner_success"] >= result["separate"]["winner_success"]
+        task.card, task.success, {c.id: c.code for c in candidates}, settings.shared_timesteps, settings.seed,
+        out / "shared_replay", algorithm="SAC", hyperparameters={"learning_starts": 300},
+        eval_episodes=settings.eval_episodes)
+    fraction = result["env_steps_ratio"]
+    separate_success = result["winner_success"]["separate"] or 0.0
+    shared_success = result["winner_success"]["shared"]
+    winner_ok = shared_success is not None and shared_success >= separate_success
+    result["shared"]["winner_success"] = shared_success
+    result["separate"]["winner_success"] = result["winner_success"]["separate"]
     result.update({"env_steps_fraction": fraction, "winner_success_not_lower": winner_ok,
                    "qualities": {c.id: c.quality for c in candidates},
                    "target": TARGETS["shared_replay"], "met": _met(fraction, fraction <= 0.35 and winner_ok)})
+    say(f"shared replay: {result['shared']['env_steps']:,} vs {result['separate']['env_steps']:,} env steps; winner "
+        f"{result['shared']['winner']} vs {result['separate']['winner']}")
     return result
 
 
 def screening_section(settings: PerfSettings, out: Path, say: Callable[[str], None]) -> dict[str, Any]:
-    from reward_coder.screening import measure_screening
+    """Episodes of scripted policies of known outcome (the card's swing-up controller succeeds; idle, random,
+    spinning and swing-only ones fail) are what earlier iterations would have stored; every stand-in is
+    screened on them in the sandbox. 'Saved' counts the full training budget of each candidate kept back."""
+    from reward_coder import screening
+    from reward_coder.tasks import resolve_task
 
+    task = resolve_task(settings.task, None, None)
+    started = time.perf_counter()
+    episodes = screening.labelled_episodes(task.card, task.success, screening.pendulum_policies(),
+                                           episodes_each=settings.screening_episodes, seed=settings.seed)
+    rollout_s = time.perf_counter() - started
     candidates = _candidates(settings)
-    result = measure_screening(settings.task, [(c.id, c.code, c.quality) for c in candidates],
-                               episodes=settings.screening_episodes, seed=settings.seed, out_dir=out / "screening",
-                               on_progress=say)
-    bad = [c.id for c in candidates if c.quality == "bad"]
-    good = [c.id for c in candidates if c.quality == "good"]
-    removed = set(result["screened_out"])
-    bad_removed = len(removed & set(bad))
-    good_lost = len(removed & set(good))
-    result.update({"bad": len(bad), "bad_removed": bad_removed, "good": len(good), "good_lost": good_lost,
-                   "target": TARGETS["screening"],
-                   "met": _met(float(bad_removed), bad_removed * 3 >= len(bad) and good_lost == 0)})
+    known = [screening.KnownCandidate(c.id, c.code, c.quality if c.quality in ("good", "bad") else "unknown",
+                                      settings.halving_timesteps, c.why) for c in candidates]
+    measure = getattr(screening, "measure_known_candidates", None) or getattr(screening, "measure_screening")
+    measured = measure(known, episodes, task.card.field_names())
+    result = measured.to_dict()
+    screened_out = [row["candidate"] for row in result["results"] if row["verdict"] in ("rejected", "failed")]
+    say(f"screening: {len(episodes)} labelled episodes ({result['successes']} successful); screened out "
+        f"{', '.join(screened_out) or 'none'} in {result['sandbox_s']:.1f} s of sandbox time")
+    result.update({
+        "screened_out": screened_out, "rollout_s": rollout_s, "screening_seconds": result["sandbox_s"],
+        "weak_kept_or_removed": {row["candidate"]: row["verdict"] for row in result["results"]
+                                 if row["quality"] not in ("good", "bad")},
+        "bad": result["bad_total"], "good": result["good_total"],
+        "target": TARGETS["screening"], "met": _met(float(result["bad_removed"]), bool(result["meets_target"])),
+    })
     return result
 
 
@@ -398,8 +422,8 @@ def headline(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             text = "; ".join(parts)
         elif name == "shared_replay":
             text = (f"shared {s['shared']['env_steps']:,} env steps vs separate {s['separate']['env_steps']:,} "
-                    f"({100 * s['env_steps_fraction']:.0f}%); winner success shared {s['shared']['winner_success']:.2f} "
-                    f"vs separate {s['separate']['winner_success']:.2f}; wall {s['shared']['wall_s']:.0f} s vs "
+                    f"({100 * s['env_steps_fraction']:.0f}%); winner success shared {s['shared']['winner_success'] or 0:.2f} "
+                    f"vs separate {s['separate']['winner_success'] or 0:.2f}; wall {s['shared']['wall_s']:.0f} s vs "
                     f"{s['separate']['wall_s']:.0f} s")
         elif name == "screening":
             text = (f"bad removed {s['bad_removed']}/{s['bad']}, good lost {s['good_lost']}/{s['good']}; "
