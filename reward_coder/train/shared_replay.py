@@ -390,61 +390,118 @@ def _summary(outcome: TrainOutcome) -> dict[str, Any]:
             "failure": outcome.failure}
 
 
-def compare_shared_vs_separate(card: Any, success: Any, codes: dict[str, str], total_timesteps: int, seed: int,
-                               out_dir: str | Path, *, algorithm: str = "SAC",
-                               hyperparameters: dict[str, Any] | None = None, n_envs: int | None = None,
-                               eval_episodes: int = 5, eval_every: int | None = None,
-                               max_episode_steps: int | None = None, allow_unsandboxed: bool = False,
-                               device: str = "cpu") -> dict[str, Any]:
-    """K separate runs vs one shared-replay run of the same candidates, same algorithm, budget, seed and
-    evaluation (train_candidate's). Returns env steps, gradient updates per candidate, wall time, final
-    success / metric / native return per candidate for both, and the winner of each (the loop's selection).
+SHORT_SAC = {"learning_starts": 200, "learning_rate": 1e-3}
+"""SAC settings for short comparisons (the task_key form): warm-up of 200 random steps, Pendulum's rate."""
 
-    The separate runs train one after another in this process, so their wall time is the serial cost.
+
+def _winner(outcomes: Sequence[TrainOutcome]) -> str | None:
+    """Highest final success rate, then highest native return (ties: the earlier candidate)."""
+    def key(o: TrainOutcome) -> tuple[float, float]:
+        evaluation = o.eval or {}
+        rate, native = evaluation.get("success_rate"), evaluation.get("native_return_mean")
+        finite = lambda v: float(v) if v is not None and np.isfinite(float(v)) else float("-inf")  # noqa: E731
+        return (finite(rate), finite(native))
+
+    ok = [o for o in outcomes if o.status == "ok"]
+    return max(ok, key=key).candidate_id if ok else None
+
+
+def _side(outcomes: Sequence[TrainOutcome], env_steps: int, wall: float) -> dict[str, Any]:
+    winner = _winner(outcomes)
+    by_id = {o.candidate_id: o for o in outcomes}
+    evals = {cid: (o.eval or {}) for cid, o in by_id.items()}
+    return {
+        "env_steps": int(env_steps),
+        "gradient_updates_per_candidate": {cid: gradient_updates(o) for cid, o in by_id.items()},
+        "wall_s": round(wall, 2),
+        "success": {cid: e.get("success_rate") for cid, e in evals.items()},
+        "native_return": {cid: e.get("native_return_mean") for cid, e in evals.items()},
+        "status": {cid: o.status for cid, o in by_id.items()},
+        "winner": winner,
+        "winner_success": (evals[winner].get("success_rate") if winner else None) or 0.0,
+        "per_candidate": {cid: _summary(o) for cid, o in by_id.items()},
+    }
+
+
+def compare_shared_vs_separate(task_key: Any, codes: Sequence[str] | dict[str, str], *,
+                               candidate_ids: Sequence[str] | None = None, timesteps: int, seed: int,
+                               out_dir: str | Path, eval_episodes: int = 5,
+                               on_progress: Callable[[str], None] | None = None,
+                               success: Any = None, algorithm: str = "SAC",
+                               hyperparameters: dict[str, Any] | None = None, n_envs: int | None = None,
+                               eval_every: int | None = None, max_episode_steps: int | None = None,
+                               allow_unsandboxed: bool = False, device: str = "cpu") -> dict[str, Any]:
+    """K separate runs of `timesteps` env steps vs ONE shared-replay run of `timesteps` env steps, same
+    candidates, algorithm, hyperparameters, seed and final evaluation (deterministic policy,
+    `eval_episodes` episodes from env seed 10_000 + seed, the task's success metric).
+
+    task_key: 'card/task' (resolved with reward_coder.tasks.resolve_task), or an EnvCard with `success`.
+    codes: reward sources (ids from candidate_ids, else c0, c1, ...) or a {id: code} dict.
+    Defaults for the task_key form: SAC with SHORT_SAC, 1 env (one gradient update per env step after
+    learning_starts, in both arms), sandboxed rewards.
+
+    Returns {"shared": side, "separate": side, "same_winner": bool, ...}; a side is {"env_steps",
+    "gradient_updates_per_candidate", "wall_s", "success", "native_return", "status", "winner",
+    "winner_success", "per_candidate"}. Winner: highest success rate, then native return. The separate
+    runs train one after another in this process (their wall time is the serial cost).
     """
-    from reward_coder.selection import selection_key
     from reward_coder.train.sb3 import train_candidate
 
+    if isinstance(task_key, str):
+        from reward_coder.tasks import resolve_task
+
+        task = resolve_task(task_key, None, None)
+        card, success = task.card, success or task.success
+        if hyperparameters is None:
+            hyperparameters = dict(SHORT_SAC)
+        n_envs = n_envs or 1
+    else:
+        card = task_key
+        if success is None:
+            raise ValueError("pass success= with a card (or a 'card/task' key)")
+    if isinstance(codes, dict):
+        ids, sources = list(codes), list(codes.values())
+    else:
+        sources = list(codes)
+        ids = list(candidate_ids) if candidate_ids is not None else [f"c{k}" for k in range(len(sources))]
+    if len(ids) != len(sources) or len(set(ids)) != len(ids):
+        raise ValueError("candidate_ids must name each code once")
     out = Path(out_dir)
     n_envs = n_envs or card.train.n_envs
     hyperparameters = dict(hyperparameters or {})
     max_episode_steps = max_episode_steps or card.train.max_episode_steps
+    say = on_progress or (lambda _text: None)
 
     def job(cid: str, code: str, folder: str) -> TrainJob:
         return TrainJob(candidate_id=cid, card=card, success=success, out_dir=str(out / folder / cid), code=code,
-                        algorithm=algorithm, total_timesteps=total_timesteps, n_envs=n_envs, seed=seed, device=device,
+                        algorithm=algorithm, total_timesteps=timesteps, n_envs=n_envs, seed=seed, device=device,
                         hyperparameters=hyperparameters, eval_episodes=eval_episodes,
-                        eval_every=eval_every or total_timesteps, max_episode_steps=max_episode_steps,
+                        final_eval_episodes=eval_episodes, eval_seed=10_000 + seed,
+                        eval_every=eval_every or timesteps, max_episode_steps=max_episode_steps,
                         allow_unsandboxed=allow_unsandboxed, tensorboard=False)
 
     started = time.monotonic()
-    separate = [train_candidate(job(cid, code, "separate")) for cid, code in codes.items()]
+    separate: list[TrainOutcome] = []
+    for cid, code in zip(ids, sources):
+        say(f"shared replay bench: separate run of {cid} ({timesteps} steps)")
+        separate.append(train_candidate(job(cid, code, "separate")))
     separate_wall = time.monotonic() - started
+    say(f"shared replay bench: one shared run of {len(ids)} candidates ({timesteps} steps)")
     started = time.monotonic()
-    shared = train_shared([job(cid, code, "shared") for cid, code in codes.items()])
+    shared = train_shared([job(cid, code, "shared") for cid, code in zip(ids, sources)])
     shared_wall = time.monotonic() - started
-
-    def winner(outcomes: list[TrainOutcome]) -> str | None:
-        ok = [o for o in outcomes if o.status == "ok"]
-        return max(ok, key=lambda o: selection_key(o, success)).candidate_id if ok else None
 
     separate_steps = sum(o.timesteps for o in separate)
     shared_steps = max((o.timesteps for o in shared), default=0)
-    result = {
-        "candidates": list(codes), "algorithm": algorithm, "total_timesteps": total_timesteps, "seed": seed,
-        "n_envs": n_envs, "eval_episodes": eval_episodes,
-        "separate": {"env_steps": separate_steps, "wall_s": round(separate_wall, 2), "winner": winner(separate),
-                     "per_candidate": {o.candidate_id: _summary(o) for o in separate}},
-        "shared": {"env_steps": shared_steps, "wall_s": round(shared_wall, 2), "winner": winner(shared),
-                   "per_candidate": {o.candidate_id: _summary(o) for o in shared}},
+    result: dict[str, Any] = {
+        "candidates": ids, "algorithm": algorithm, "total_timesteps": timesteps, "seed": seed,
+        "n_envs": n_envs, "eval_episodes": eval_episodes, "hyperparameters": hyperparameters,
+        "separate": _side(separate, separate_steps, separate_wall),
+        "shared": _side(shared, shared_steps, shared_wall),
     }
     result["env_steps_ratio"] = shared_steps / separate_steps if separate_steps else None
     result["wall_ratio"] = shared_wall / separate_wall if separate_wall else None
-    sep_best, sh_best = result["separate"]["winner"], result["shared"]["winner"]
-    result["same_winner"] = sep_best == sh_best
-    result["winner_success"] = {
-        "separate": result["separate"]["per_candidate"].get(sep_best, {}).get("success_rate") if sep_best else None,
-        "shared": result["shared"]["per_candidate"].get(sh_best, {}).get("success_rate") if sh_best else None,
-    }
+    result["same_winner"] = result["separate"]["winner"] == result["shared"]["winner"]
+    result["winner_success"] = {"separate": result["separate"]["winner_success"],
+                                "shared": result["shared"]["winner_success"]}
     return result
-

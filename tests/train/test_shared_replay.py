@@ -3,6 +3,8 @@ the same gradient updates per candidate as a separate run, 1/K of the env steps,
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -104,8 +106,8 @@ def test_the_buffer_holds_each_transition_once_with_a_reward_column_per_candidat
 
 def test_shared_run_matches_separate_updates_with_one_kth_of_the_env_steps(tmp_path):
     result = compare_shared_vs_separate(
-        get_card("pendulum"), get_card("pendulum").task("swing-up").success, {"up": UP, "down": DOWN},
-        total_timesteps=60, seed=1, out_dir=tmp_path, hyperparameters=TINY, n_envs=2, eval_episodes=1,
+        get_card("pendulum"), {"up": UP, "down": DOWN}, success=get_card("pendulum").task("swing-up").success,
+        timesteps=60, seed=1, out_dir=tmp_path, hyperparameters=TINY, n_envs=2, eval_episodes=1,
         max_episode_steps=20)
     assert result["separate"]["env_steps"] == 120 and result["shared"]["env_steps"] == 60
     assert result["env_steps_ratio"] == pytest.approx(0.5)
@@ -116,6 +118,83 @@ def test_shared_run_matches_separate_updates_with_one_kth_of_the_env_steps(tmp_p
         assert shared["gradient_updates"] == separate["gradient_updates"] == 20
         assert shared["success_rate"] is not None and shared["native_return_mean"] is not None
     assert result["shared"]["winner"] in ("up", "down")
+
+
+def test_task_key_form_reports_steps_updates_success_and_winner_per_side(tmp_path):
+    messages: list[str] = []
+    codes = [UP, DOWN, UP.replace("up", "top")]
+    result = compare_shared_vs_separate(
+        "pendulum/swing-up", codes, candidate_ids=["a", "b", "c"], timesteps=60, seed=2, out_dir=tmp_path,
+        eval_episodes=1, on_progress=messages.append, hyperparameters=TINY, n_envs=2, max_episode_steps=20)
+    shared, separate = result["shared"], result["separate"]
+    assert shared["env_steps"] == 60 and separate["env_steps"] == 3 * 60  # T shared vs K * T separate
+    assert shared["gradient_updates_per_candidate"] == separate["gradient_updates_per_candidate"] == \
+        {"a": 20, "b": 20, "c": 20}
+    for side in (shared, separate):
+        assert set(side["success"]) == set(side["native_return"]) == {"a", "b", "c"}
+        assert all(0.0 <= rate <= 1.0 for rate in side["success"].values())
+        assert all(np.isfinite(r) for r in side["native_return"].values())
+        assert side["winner"] in ("a", "b", "c") and side["wall_s"] > 0
+        best = max(side["success"].values())
+        assert side["winner_success"] == best
+        assert side["native_return"][side["winner"]] == max(
+            r for cid, r in side["native_return"].items() if side["success"][cid] == best)
+    assert result["same_winner"] == (shared["winner"] == separate["winner"])
+    assert messages and "shared" in messages[-1]
+    assert result["eval_episodes"] == 1
+
+
+def test_reward_columns_are_each_codes_reward_and_relabel_with_a_compiled_code_changes_one_column():
+    from stable_baselines3 import SAC
+
+    from reward_coder.reward.fields import fields_used
+    from reward_coder.train.sb3 import build_reward, make_vec_env
+
+    card = get_card("pendulum")
+    fields = card.field_names()
+    codes = [UP, DOWN]
+    jobs = [TrainJob(candidate_id=f"c{k}", card=card, success=card.task("swing-up").success, out_dir="",
+                     code=code, algorithm="SAC", total_timesteps=10, n_envs=1, seed=0, device="cpu",
+                     hyperparameters=TINY, max_episode_steps=5, tensorboard=False) for k, code in enumerate(codes)]
+    used = [fields_used(code, fields) for code in codes]
+    fns = [build_reward(job, u) for job, u in zip(jobs, used)]
+    venv = make_vec_env(card, 1, seed=0, max_episode_steps=5, fields=fields)
+    try:
+        models = [SAC("MlpPolicy", venv, buffer_size=50, seed=0, device="cpu") for _ in codes]
+        replay = SharedReplay(models, fields)
+        adapter = adapter_for(card, fields)
+        obs = venv.reset()
+        state = adapter.fields(np.asarray(obs), [i.get("rc_probe", {}) for i in venv.reset_infos])
+        for step in range(8):
+            action = np.array([venv.action_space.sample()])
+            new_obs, _r, dones, infos = venv.step(action)
+            next_state, after = fields_from_vec_step(adapter, np.asarray(new_obs), infos, dones, venv.reset_infos)
+            columns = np.stack([fns[k]({n: state[n] for n in used[k]}, action.astype(np.float64),
+                                       {n: next_state[n] for n in used[k]}, env_step=step)[0]
+                                for k in range(2)], axis=1)
+            replay.add(np.asarray(obs), np.asarray(new_obs), models[0].policy.scale_action(action), action, dones,
+                       infos, state, next_state, columns)
+            obs, state = new_obs, after
+        assert replay.size == 8 and replay.inserted == 8  # once each, K columns
+        cos = replay.next_state["cos_theta"][:8, 0]
+        np.testing.assert_allclose(replay.rewards[:8, 0, 0], cos, rtol=1e-5)
+        np.testing.assert_allclose(replay.rewards[:8, 0, 1], -cos, rtol=1e-5)
+        untouched = replay.rewards[:8, :, 0].copy()
+        speed_code = UP.replace("next_state.cos_theta", "abs(next_state.angular_velocity)")
+        speed_job = replace(jobs[1], code=speed_code)
+        speed_fields = fields_used(speed_code, fields)
+        speed = build_reward(speed_job, speed_fields)
+        try:
+            assert replay.relabel(1, lambda s, a, n: speed(s, a, n, env_step=0), speed_fields) == 8
+        finally:
+            speed.close()
+        np.testing.assert_array_equal(replay.rewards[:8, :, 0], untouched)
+        np.testing.assert_allclose(replay.rewards[:8, 0, 1], np.abs(replay.next_state["angular_velocity"][:8, 0]),
+                                   rtol=1e-5)
+    finally:
+        venv.close()
+        for fn in fns:
+            fn.close()
 
 
 def test_a_failing_reward_stops_alone_and_the_others_get_evaluated_outcomes(tmp_path):
