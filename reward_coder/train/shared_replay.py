@@ -394,20 +394,16 @@ SHORT_SAC = {"learning_starts": 200, "learning_rate": 1e-3}
 """SAC settings for short comparisons (the task_key form): warm-up of 200 random steps, Pendulum's rate."""
 
 
-def _winner(outcomes: Sequence[TrainOutcome]) -> str | None:
-    """Highest final success rate, then highest native return (ties: the earlier candidate)."""
-    def key(o: TrainOutcome) -> tuple[float, float]:
-        evaluation = o.eval or {}
-        rate, native = evaluation.get("success_rate"), evaluation.get("native_return_mean")
-        finite = lambda v: float(v) if v is not None and np.isfinite(float(v)) else float("-inf")  # noqa: E731
-        return (finite(rate), finite(native))
+def _winner(outcomes: Sequence[TrainOutcome], success: Any) -> str | None:
+    """The loop's own choice (reward_coder.selection): the task's metric and progress, never the env's reward."""
+    from reward_coder.selection import selection_key
 
     ok = [o for o in outcomes if o.status == "ok"]
-    return max(ok, key=key).candidate_id if ok else None
+    return max(ok, key=lambda o: selection_key(o, success)).candidate_id if ok else None
 
 
-def _side(outcomes: Sequence[TrainOutcome], env_steps: int, wall: float) -> dict[str, Any]:
-    winner = _winner(outcomes)
+def _side(outcomes: Sequence[TrainOutcome], env_steps: int, wall: float, success: Any) -> dict[str, Any]:
+    winner = _winner(outcomes, success)
     by_id = {o.candidate_id: o for o in outcomes}
     evals = {cid: (o.eval or {}) for cid, o in by_id.items()}
     return {
@@ -442,7 +438,7 @@ def compare_shared_vs_separate(task_key: Any, codes: Sequence[str] | dict[str, s
 
     Returns {"shared": side, "separate": side, "same_winner": bool, ...}; a side is {"env_steps",
     "gradient_updates_per_candidate", "wall_s", "success", "native_return", "status", "winner",
-    "winner_success", "per_candidate"}. Winner: highest success rate, then native return. The separate
+    "winner_success", "per_candidate"}. Winner: the loop's selection (reward_coder.selection). The separate
     runs train one after another in this process (their wall time is the serial cost).
     """
     from reward_coder.train.sb3 import train_candidate
@@ -496,8 +492,8 @@ def compare_shared_vs_separate(task_key: Any, codes: Sequence[str] | dict[str, s
     result: dict[str, Any] = {
         "candidates": ids, "algorithm": algorithm, "total_timesteps": timesteps, "seed": seed,
         "n_envs": n_envs, "eval_episodes": eval_episodes, "hyperparameters": hyperparameters,
-        "separate": _side(separate, separate_steps, separate_wall),
-        "shared": _side(shared, shared_steps, shared_wall),
+        "separate": _side(separate, separate_steps, separate_wall, success),
+        "shared": _side(shared, shared_steps, shared_wall, success),
     }
     result["env_steps_ratio"] = shared_steps / separate_steps if separate_steps else None
     result["wall_ratio"] = shared_wall / separate_wall if separate_wall else None

@@ -137,8 +137,9 @@ def test_task_key_form_reports_steps_updates_success_and_winner_per_side(tmp_pat
         assert side["winner"] in ("a", "b", "c") and side["wall_s"] > 0
         best = max(side["success"].values())
         assert side["winner_success"] == best
-        assert side["native_return"][side["winner"]] == max(
-            r for cid, r in side["native_return"].items() if side["success"][cid] == best)
+        # among the best by success, the task's metric decides (the loop's selection), never the env's reward
+        tied = {cid: row["metric_mean"] for cid, row in side["per_candidate"].items() if side["success"][cid] == best}
+        assert side["per_candidate"][side["winner"]]["metric_mean"] == max(tied.values())
     assert result["same_winner"] == (shared["winner"] == separate["winner"])
     assert messages and "shared" in messages[-1]
     assert result["eval_episodes"] == 1
