@@ -380,7 +380,7 @@ class ScreeningMeasurement:
         return {**asdict(self), "bad_removed_fraction": self.bad_removed_fraction, "meets_target": self.meets_target}
 
 
-def measure_known_candidates(candidates: Sequence[KnownCandidate], episodes: Sequence[StoredEpisode],
+def measure_screening(candidates: Sequence[KnownCandidate], episodes: Sequence[StoredEpisode],
                       field_names: Sequence[str], *, threshold: float = DEFAULT_THRESHOLD,
                       min_labelled: int = MIN_LABELLED, isolation: Any = None) -> ScreeningMeasurement:
     """Screen every candidate on `episodes` and count: clearly bad ones removed, good ones lost (screened

@@ -330,8 +330,7 @@ def screening_section(settings: PerfSettings, out: Path, say: Callable[[str], No
     candidates = _candidates(settings)
     known = [screening.KnownCandidate(c.id, c.code, c.quality if c.quality in ("good", "bad") else "unknown",
                                       settings.halving_timesteps, c.why) for c in candidates]
-    measure = getattr(screening, "measure_known_candidates", None) or getattr(screening, "measure_screening")
-    measured = measure(known, episodes, task.card.field_names())
+    measured = screening.measure_screening(known, episodes, task.card.field_names())
     result = measured.to_dict()
     screened_out = [row["candidate"] for row in result["results"] if row["verdict"] in ("rejected", "failed")]
     say(f"screening: {len(episodes)} labelled episodes ({result['successes']} successful); screened out "
