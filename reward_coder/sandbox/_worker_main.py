@@ -51,19 +51,24 @@ MEMORY_CHECK_EVERY = 256
 """During training the memory is measured every this many calls (every call of a check)."""
 
 
-def _memory_items(value: object, depth: int = 0, seen: set | None = None) -> int:
-    """How many values `value` holds, counted through dicts, lists, tuples, sets and arrays."""
+def _memory_items(value: object, depth: int = 0, seen: set | None = None, limit: int = MAX_MEMORY_ITEMS) -> int:
+    """How many values `value` holds, counted through dicts, lists, tuples, sets and arrays.
+
+    Counting stops as soon as it passes `limit` (the answer is then only "more than limit"): a memory that
+    grew without bound would otherwise be walked item by item, which took seconds per check."""
     seen = set() if seen is None else seen
     if id(value) in seen or depth > 16:
         return MAX_MEMORY_ITEMS + 1 if depth > 16 else 0  # too deep to be a reward's memory
     if isinstance(value, np.ndarray):
         return int(value.size)
-    if isinstance(value, dict):
+    if isinstance(value, (dict, list, tuple, set, frozenset)):
         seen.add(id(value))
-        return len(value) + sum(_memory_items(v, depth + 1, seen) for v in list(value.values()))
-    if isinstance(value, (list, tuple, set, frozenset)):
-        seen.add(id(value))
-        return len(value) + sum(_memory_items(v, depth + 1, seen) for v in list(value))
+        total = len(value)
+        for item in list(value.values() if isinstance(value, dict) else value):
+            if total > limit:
+                break
+            total += _memory_items(item, depth + 1, seen, limit)
+        return total
     return 1
 
 
@@ -561,11 +566,16 @@ class Worker:
             self.calls_since_memory_check += 1
             if original is not None or self.calls_since_memory_check >= MEMORY_CHECK_EVERY:
                 self.calls_since_memory_check = 0
-                largest = max((_memory_items(m) for m in self.memory), default=0)
+                largest = 0
+                for one in self.memory:  # the first environment over the bound is enough
+                    largest = max(largest, _memory_items(one))
+                    if largest > MAX_MEMORY_ITEMS:
+                        break
                 if largest > MAX_MEMORY_ITEMS:
                     return {"op": "result", "ok": False, "elapsed": elapsed, "error": {
                         "kind": "memory", "type": "MemoryError", "line": None,
-                        "message": (f"the per-episode memory of one environment holds {largest} values, more than "
+                        "message": (f"the per-episode memory of one environment holds more than {MAX_MEMORY_ITEMS} values (counted "
+                                    f"{largest} before stopping), more than "
                                     f"the {MAX_MEMORY_ITEMS} allowed: keep counts, last values or a bounded set "
                                     "of visited cells, not a record of every step")}}, []
         response: dict = {"op": "result", "ok": True, "elapsed": elapsed}  # 'elapsed' is moved last on sending
