@@ -63,7 +63,7 @@ from reward_coder.screening import (
 )
 from reward_coder.store import RunStore
 from reward_coder.tasks import Task, describe_success
-from reward_coder.train.executor import Executor
+from reward_coder.train.executor import Executor, JobLost, outcome_of
 from reward_coder.selection import describe_key, selection_key
 from reward_coder.train.halving import HalvingPlan, successive_halving
 from reward_coder.outcomes import TrainOutcome, outcome_from_dict, outcome_to_dict
@@ -287,6 +287,7 @@ def candidate_job(config: RunConfig, task: Task, candidate_id: str, code: str, o
         eval_every=max(rollout_size(algorithm, card.train.n_envs, hyperparameters), budget // 5),
         max_episode_steps=card.train.max_episode_steps, allow_unsandboxed=config.allow_unsandboxed,
         normalize_obs=card.train.normalize_obs, normalize_reward=card.train.normalize_reward, eval_seed=eval_seed,
+        gpu_share=config.gpus_per_job,
     )
 
 
@@ -346,6 +347,8 @@ def _train(config: RunConfig, task: Task, services: LoopServices, iteration: int
                 return dict(stored), {}, same_as
             parent = os.path.commonpath([job.out_dir for job in jobs])
             for _index, shared in services.executor.map_unordered(train_shared, [SharedJob(tuple(jobs), parent)]):
+                if isinstance(shared, JobLost):  # the node of the one shared task was lost: every learner crashed
+                    shared = [shared.as_outcome(job) for job in jobs]
                 for outcome in shared:
                     on_outcome(0, outcome)
                     stored[outcome.candidate_id] = outcome
@@ -739,7 +742,8 @@ def run_finals(config: RunConfig, task: Task, services: LoopServices) -> dict[st
             owners.append((entry, job.candidate_id))
     emit("finals_started", finalists=[f"{e['iteration']}-{e['candidate']}" for e in entries], seeds=seeds,
          n=len(jobs))
-    for index, outcome in services.executor.map_unordered(services.train, jobs):
+    for index, value in services.executor.map_unordered(services.train, jobs):
+        outcome = outcome_of(jobs[index], value)
         store.write_json(f"finals/outcomes/{outcome.candidate_id}.json", outcome_to_dict(outcome))
         done[outcome.candidate_id] = outcome
         emit("final_outcome", candidate=outcome.candidate_id, status=outcome.status,

@@ -221,8 +221,11 @@ def _run_jobs(suite: Suite, folder: Path, store: RunStore, started: float, *, ex
 
             executor = LocalExecutor(workers)
         try:
-            for index, outcome in executor.map_unordered(train_fn, [job.train for job in pending]):
+            from reward_coder.train.executor import outcome_of
+
+            for index, value in executor.map_unordered(train_fn, [job.train for job in pending]):
                 job = pending[index]
+                outcome = outcome_of(job.train, value)  # a job lost with its node is shown as crashed
                 _write_outcome(store, job, outcome)
                 trained += 1
                 result = (f"success {outcome.success_rate:.2f}" if outcome.status == "ok"

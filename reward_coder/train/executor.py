@@ -12,6 +12,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
@@ -147,8 +148,27 @@ class LocalExecutor:
             self._pool = None
 
 
-class JobLostError(RuntimeError):
-    """A training job whose Ray node (or worker) was lost more often than the executor retries."""
+@dataclass(frozen=True)
+class JobLost:
+    """What an executor yields for a job whose node (or worker) was lost more often than it retries.
+
+    A value, not an exception: the other jobs of the batch go on, and the caller records this one as
+    crashed (`as_outcome`), never as a zero.
+    """
+
+    message: str
+
+    def as_outcome(self, job: Any) -> Any:
+        """The TrainOutcome of a lost TrainJob: status 'crashed', the loss as its failure."""
+        from reward_coder.outcomes import TrainOutcome
+
+        return TrainOutcome(candidate_id=job.candidate_id, status="crashed", timesteps=0, failure=self.message,
+                            seed=getattr(job, "seed", None), notes=("training job lost with its node",))
+
+
+def outcome_of(job: Any, value: Any) -> Any:
+    """An executor's value for `job` as a TrainOutcome: a JobLost becomes a crashed outcome."""
+    return value.as_outcome(job) if isinstance(value, JobLost) else value
 
 
 def is_node_loss(err: BaseException) -> bool:
@@ -174,7 +194,7 @@ class RayExecutor:
     driver's file system: a job with an `out_dir` trains in a node-local copy of it (see remote.py), its
     files (checkpoints, curve, TensorBoard) come back into the real out_dir, snapshots while it runs and
     all of it when it ends, and a node lost mid-job means the job is resubmitted from its newest
-    checkpoint, up to `max_retries` times, then JobLostError. Workers start without the driver's
+    checkpoint, up to `max_retries` times, then yields a JobLost value for it. Workers start without the driver's
     credentials (every variable `secret_variables` names is set empty in their runtime_env).
     """
 
@@ -271,9 +291,10 @@ class RayExecutor:
                     if not is_node_loss(err):
                         raise
                     if attempts[index] >= self.max_retries:
-                        raise JobLostError(
-                            f"job {index} ({getattr(job, 'candidate_id', job)!r}) lost its Ray node or worker "
-                            f"{attempts[index] + 1} times; last: {type(err).__name__}: {err}") from err
+                        lost = JobLost(f"job {index} ({getattr(job, 'candidate_id', job)!r}) lost its Ray node or "
+                                       f"worker {attempts.pop(index) + 1} times; last: {type(err).__name__}: {err}")
+                        yield index, lost
+                        continue
                     attempts[index] += 1
                     refs[self._submit(fn, job, index, attempts[index])] = index
                     continue

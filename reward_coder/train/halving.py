@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
-from reward_coder.train.executor import Executor
+from reward_coder.train.executor import Executor, outcome_of
 from reward_coder.outcomes import TrainOutcome
 from reward_coder.train.sb3 import TrainJob, train_candidate
 from reward_coder.selection import selection_key
@@ -70,7 +70,8 @@ def successive_halving(
                 latest[job.candidate_id] = stored
             else:
                 segment.append(replace(job, total_timesteps=budget))
-        for index, outcome in executor.map_unordered(train, segment):
+        for index, value in executor.map_unordered(train, segment):
+            outcome = outcome_of(segment[index], value)  # a job lost with its node: crashed, the rest go on
             latest[segment[index].candidate_id] = outcome
             if on_outcome is not None:
                 on_outcome(rung, outcome)

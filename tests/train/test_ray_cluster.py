@@ -228,11 +228,9 @@ def failing_train(job: FakeJob) -> dict:
 
 
 def test_the_jobs_own_exception_reaches_the_driver_once_not_retried(executor, tmp_path):
-    from reward_coder.train.executor import JobLostError
-
-    with pytest.raises(ValueError, match="reward of c2 is broken") as caught:
+    # the job's own error is raised as itself (not retried, not turned into a lost job)
+    with pytest.raises(ValueError, match="reward of c2 is broken"):
         list(executor.map_unordered(failing_train, [FakeJob("c2", str(tmp_path / "c2"))]))
-    assert not isinstance(caught.value, JobLostError)
 
 
 # --- the pieces, without a cluster (fast) -------------------------------------------------------------
@@ -355,14 +353,48 @@ def _executor_on(fake_ray: _FlakyRay):
     return executor
 
 
-def test_a_lost_node_is_retried_up_to_max_retries_then_a_clear_error():
-    from reward_coder.train.executor import JobLostError
+def test_a_lost_node_is_retried_up_to_max_retries_then_the_job_is_a_lost_value():
+    from reward_coder.train.executor import JobLost
 
     recovering = _FlakyRay(losses=2)
     assert list(_executor_on(recovering).map_unordered(_double, [21])) == [(0, 42)]
     assert recovering.submitted == 3
 
     lost = _FlakyRay(losses=3)
-    with pytest.raises(JobLostError, match="lost its Ray node or worker 3 times; last: NodeDiedError"):
-        list(_executor_on(lost).map_unordered(_double, [21]))
+    [(index, value)] = list(_executor_on(lost).map_unordered(_double, [21]))
+    assert index == 0 and isinstance(value, JobLost)
+    assert "lost its Ray node or worker 3 times; last: NodeDiedError" in value.message
     assert lost.submitted == 3  # the first try and max_retries=2 more, no unbounded retries
+
+
+def test_a_lost_job_is_a_crashed_candidate_and_halving_goes_on_with_the_others():
+    """Two candidates on a cluster whose node under 'a' keeps dying: 'a' is crashed with the loss as its
+    failure (never a zero), 'b' trains and wins; nothing raises."""
+    from reward_coder.tasks import resolve_task
+    from reward_coder.train.halving import HalvingPlan, successive_halving
+    from reward_coder.outcomes import TrainOutcome
+
+    task = resolve_task("pendulum/swing-up", None, None)
+
+    class _LosesA(_FlakyRay):
+        def get(self, ref):
+            fn, args = ref
+            if args[1].candidate_id == "a":  # args: (the training function, the job)
+                raise ray.exceptions.NodeDiedError("node 1 died")
+            return fn(*args)
+
+    @dataclass(frozen=True)
+    class Job:  # no out_dir: the executor's plain path, no files to carry
+        candidate_id: str
+        total_timesteps: int = 0
+        seed: int = 0
+
+    def fake_train(job):
+        return TrainOutcome(job.candidate_id, "ok", job.total_timesteps, seed=job.seed,
+                            eval={"success_rate": 1.0, "metric_mean": 1.0})
+
+    jobs = [Job("a"), Job("b")]
+    latest, pruned = successive_halving(jobs, _executor_on(_LosesA(losses=0)), HalvingPlan((2_000, 4_000), 2),
+                                        task.success, train=fake_train)
+    assert latest["a"].status == "crashed" and "lost its Ray node or worker 3 times" in latest["a"].failure
+    assert latest["b"].status == "ok" and latest["b"].timesteps == 4_000 and "a" not in pruned
