@@ -104,6 +104,9 @@ class RunConfig:
     """Torch device for training: 'auto' uses CUDA when present, else 'cpu'."""
     workers: int = 0
     """Candidates trained side by side; 0 means one per CPU core."""
+    gpus_per_job: float | None = None
+    """Share of a GPU each CUDA training job asks a cluster scheduler (Ray) for; None: GPU_SHARE (0.25, four
+    candidates per card). The local process pool ignores it: every local worker sees every GPU."""
     max_cost_usd: float | None = None
     """Stop cleanly before LLM spending would pass this; None means no limit."""
     allow_unsandboxed: bool = False

@@ -95,6 +95,15 @@ def finite_positive(value: float | None) -> float | None:
     return value
 
 
+def gpu_share(value: float | None) -> float | None:
+    """--gpus-per-job: a fraction of one GPU (0 < x <= 1) or a whole number of GPUs, as Ray schedules them."""
+    if value is None:
+        return None
+    if not (math.isfinite(value) and value > 0) or (value > 1 and value != int(value)):
+        raise typer.BadParameter(f"must be a share of one GPU (above 0, at most 1) or a whole number of GPUs, got {value}")
+    return value
+
+
 def finite(value: float | None) -> float | None:
     """A float option that must be a real number (click's ranges let nan and inf through)."""
     if value is not None and not math.isfinite(value):

@@ -12,7 +12,8 @@ from rich.table import Table
 from reward_coder.cli.common import console, err_console, fail, user_errors
 from reward_coder.cli.common import MaxTokensOption, RetriesOption, SplitSamplesOption, TimeoutOption, llm_settings
 from reward_coder.cli.common import AllowUnpricedOption, PriceOption, check_llm, pricing_settings
-from reward_coder.cli.common import SEED_MAX, WORKERS_MAX, finite, finite_positive, http_url, http_url_or_empty, out_folder
+from reward_coder.cli.common import SEED_MAX, WORKERS_MAX, finite, finite_positive, gpu_share, http_url, http_url_or_empty
+from reward_coder.cli.common import out_folder
 from reward_coder.cli.knobs import AlgoOption, HyperparamsOption, knob_settings
 from reward_coder.cli.progress import ProgressPrinter
 from reward_coder.config import RunConfig
@@ -268,6 +269,7 @@ def run(
     workers: Annotated[int, typer.Option(min=0, max=WORKERS_MAX, help="Candidates trained side by side (0: one per core).")] = 0,
     executor: Annotated[str, typer.Option(help="local (process pool), inline, or ray.")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster address for --executor ray.")] = None,
+    gpus_per_job: Annotated[Optional[float], typer.Option("--gpus-per-job", callback=gpu_share, help="Ray: share of a GPU each candidate training on CUDA asks for (default 0.25: four share a card; 1 or more: whole GPUs).")] = None,
     seed: Annotated[int, typer.Option(min=0, max=SEED_MAX)] = 0,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", callback=out_folder, help="Run folder (default runs/<run-id>).")] = None,
     api_base: Annotated[Optional[str], typer.Option(callback=http_url, help="OpenAI-compatible base URL.")] = None,
@@ -308,7 +310,7 @@ def run(
         **pricing_settings(price_per_1k_tokens, allow_unpriced), temperature=temperature, few_shot=not no_example,
         finalists=finalists, final_seeds=final_seeds, strict_direction=strict_direction, screen=screen,
         **knob_settings(algo, hyperparams), mode=mode, episode_steps=episode_steps,
-        shared_replay=shared_replay,
+        shared_replay=shared_replay, gpus_per_job=gpus_per_job,
     )
     folder = out or Path("runs") / make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed)
     executor = _check_executor(executor)

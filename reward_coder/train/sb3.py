@@ -69,15 +69,19 @@ class TrainJob:
 
     @property
     def resources_gpus(self) -> float:
-        """Fraction of a GPU this job asks a cluster scheduler for: GPU_SHARE when it will train on CUDA, else 0."""
+        """Fraction of a GPU this job asks a cluster scheduler for: gpu_share (default GPU_SHARE) when it will
+        train on CUDA, else 0 (Ray then hides every GPU from it)."""
         try:
             device, _ = choose_device(self.device, expected_policy(self.card), "policy", self.hyperparameters)
         except Exception:  # noqa: BLE001 - 'cuda' asked for where the driver sees none: a worker may have one
             device = self.device
-        return GPU_SHARE if str(device).startswith("cuda") else 0.0
+        share = self.gpu_share if self.gpu_share is not None else GPU_SHARE
+        return share if str(device).startswith("cuda") else 0.0
     trajectory_episodes: int = 0
     """Final-evaluation episodes whose transitions come back in eval['trajectories'] (encoded .npz, see
     reward_coder.screening) for screening later candidates; 0 keeps none (finals, bench)."""
+    gpu_share: float | None = None
+    """GPU share asked for when training on CUDA (`--gpus-per-job`); None: GPU_SHARE."""
 
 
 WIDE_MLP_UNITS = 1024

@@ -5,6 +5,7 @@ reason are recorded in every outcome, and a job says what it needs of a cluster 
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,33 @@ def test_a_job_declares_its_cluster_resources(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert fast_job(tmp_path, card_id="crafter-pixels").resources_gpus == 0.0
     assert pickle.loads(pickle.dumps(job)) == job  # properties, not fields: the job pickles as before
+
+
+def test_gpus_per_job_sets_the_share_of_cuda_jobs_only(tmp_path, monkeypatch):
+    from reward_coder.config import RunConfig
+    from reward_coder.loop import candidate_job
+    from reward_coder.tasks import resolve_task
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    task = resolve_task("pendulum/swing-up", None, None)
+    half = RunConfig(instruction="x", env="pendulum", task=task.key, device="cuda", gpus_per_job=0.5)
+    assert candidate_job(half, task, "c", STANDIN, tmp_path, 0).resources_gpus == 0.5
+    assert candidate_job(replace(half, gpus_per_job=None), task, "c", STANDIN, tmp_path, 0).resources_gpus == GPU_SHARE
+    on_cpu = replace(half, device="auto")  # an MLP on auto trains on CPU: no GPU share, whatever was asked
+    assert candidate_job(on_cpu, task, "c", STANDIN, tmp_path, 0).resources_gpus == 0.0
+    assert RunConfig.from_dict(half.to_dict()).gpus_per_job == 0.5  # resume keeps it
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1.5", "nan"])
+def test_gpus_per_job_rejects_what_ray_cannot_schedule(value, tmp_path):
+    from typer.testing import CliRunner
+
+    from reward_coder.cli.main import app
+
+    result = CliRunner().invoke(app, ["run", "--task", "pendulum/swing-up", "--model", "scripted", "--gpus-per-job",
+                                      value, "--out", str(tmp_path / "r")])
+    assert result.exit_code != 0 and "share of one GPU" in " ".join(result.output.split())
+    assert not (tmp_path / "r").exists()
 
 
 def test_the_outcome_keeps_the_reason_and_old_records_still_load():
