@@ -347,6 +347,18 @@ class ProgressPrinter:
         if kind == "critic_reviewed":
             revision = f", revision {d['revision']}" if d.get("revision") else ""
             return f"  critic on candidate {d['index']}: {d['verdict']}{revision}"
+        if kind == "screening":
+            if d["verdict"] == "undecided":
+                return f"  screening {d['candidate']}: {d['reason']}"
+            auc = f"AUC {d['auc']:.2f}, " if isinstance(d.get("auc"), (int, float)) else ""
+            if d["verdict"] == "passed":
+                return f"  screening {d['candidate']}: [green]passed[/] ({auc}{d['episodes']} earlier episodes)"
+            then = "not trained" if not d["trained"] else "trained anyway (--no-screen)"
+            return f"  screening {d['candidate']}: [red]{d['verdict']}[/], {then}: {d['reason']}"
+        if kind == "screening_skipped":
+            return f"  [yellow]screening skipped[/]: {d['reason']}"
+        if kind == "shared_replay_skipped":
+            return f"  [yellow]shared replay not used[/]: {d['reason']}"
         if kind == "training_started":
             dup = f", {d['duplicates']} duplicate(s) trained once" if d.get("duplicates") else ""
             return f"  training {d['n']} candidate(s), rungs at {', '.join(map(str, d['budgets']))} steps{dup}"

@@ -108,3 +108,23 @@ def test_live_panel_stops_at_the_end_of_an_iteration(tmp_path):
     out = console.file.getvalue()
     assert "pruned after rung 0" in out and "iteration 0 done" in out
     printer.close()  # idempotent
+
+
+def test_screening_verdicts_and_skipped_paths_print_a_line_each():
+    console = Console(file=io.StringIO(), force_terminal=False, width=160)
+    printer = ProgressPrinter("text", "m", console=console)
+    printer("screening", candidate="i1-c0", verdict="rejected", auc=0.12, reason="ranks failed episodes first",
+            sandbox_s=0.4, episodes=40, trained=False)
+    printer("screening", candidate="i1-c1", verdict="passed", auc=0.91, reason="", sandbox_s=0.3, episodes=40,
+            trained=True)
+    printer("screening", candidate="i1-c2", verdict="failed", auc=None, reason="raised on stored states",
+            sandbox_s=0.1, episodes=40, trained=True)
+    printer("screening", candidate="i0-c0", verdict="undecided", auc=None, reason="undecided: 0 successful episodes",
+            sandbox_s=0.0, episodes=0, trained=True)
+    printer("shared_replay_skipped", reason="PPO is on-policy")
+    text = " ".join(console.file.getvalue().split())
+    assert "screening i1-c0: rejected, not trained: ranks failed episodes first" in text
+    assert "screening i1-c1: passed (AUC 0.91, 40 earlier episodes)" in text
+    assert "screening i1-c2: failed, trained anyway (--no-screen): raised on stored states" in text
+    assert "screening i0-c0: undecided: 0 successful episodes" in text
+    assert "shared replay not used: PPO is on-policy" in text
