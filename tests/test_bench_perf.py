@@ -30,7 +30,7 @@ def test_the_standin_set_has_known_quality_and_every_file_is_a_valid_reward():
 
 def test_parallel_and_halving_sections_are_measured_and_their_ratios_follow_from_the_figures(tmp_path):
     settings = PerfSettings.quick(sections=("parallel", "halving"), max_candidates=2, parallel_timesteps=512,
-                                  halving_timesteps=4_096)
+                                  halving_timesteps=4_096, halving_screened=True)
     messages = []
     result = run_perf(settings, tmp_path, on_progress=messages.append)
     parallel = result["sections"]["parallel"]
@@ -45,12 +45,27 @@ def test_parallel_and_halving_sections_are_measured_and_their_ratios_follow_from
     run = seed["halving"]["3"]
     assert run["steps_fraction"] == pytest.approx(run["steps"] / seed["full"]["steps"])
     assert run["same_winner"] == (run["winner"] == seed["full"]["winner"])
+    # screening first: both stand-ins are sound, so both are kept, and halving them is the plain arm's run
+    assert halving["screened"]["kept"] == ["1-shaped", "2-height"] and halving["screened"]["sandbox_s"] > 0
+    screened = seed["halving"]["screen+3"]
+    assert screened["same_as"] == "3" and screened["winner"] == run["winner"] and screened["steps"] == run["steps"]
+    assert set(halving["by_rungs"]) == {"3", "screen+3"}
     # written after every section, json and html, and the html shows the measured row
     saved = json.loads((tmp_path / "perf.json").read_text())
     assert set(saved["sections"]) == {"parallel", "halving"} and "finished" in saved
     page = (tmp_path / "perf.html").read_text()
     assert "serial" in page and "hand-written stand-in" in page
     assert any("halving: seed 0" in m for m in messages)
+
+
+def test_screening_before_halving_keeps_the_sound_standins_and_drops_the_reward_for_hanging():
+    from reward_coder.tasks import resolve_task
+
+    settings = PerfSettings.quick(screening_episodes=4)
+    screened = perf._screen_standins(settings, resolve_task(settings.task, None, None), standin_candidates())
+    assert {"1-shaped", "2-height", "3-angle"} <= set(screened["kept"]) and "5-hanging" in screened["screened_out"]
+    assert set(screened["kept"]) | set(screened["screened_out"]) == {c.id for c in standin_candidates()}
+    assert screened["episodes"] == 4 * 5 and screened["sandbox_s"] > 0
 
 
 def test_a_crashed_section_is_shown_as_crashed_not_as_a_zero_and_the_others_still_run(tmp_path, monkeypatch):
@@ -67,6 +82,29 @@ def test_a_crashed_section_is_shown_as_crashed_not_as_a_zero_and_the_others_stil
     rows = dict((name, (text, met)) for name, text, _target, met in perf.headline(result))
     assert rows["overhead"] == ("crashed: RuntimeError: disk on fire", "not measured")
     assert rows["screening"][1] == "yes"
+
+
+def test_shared_replay_is_summed_over_seeds_and_a_seed_without_winner_counts_against_the_target(tmp_path, monkeypatch):
+    from reward_coder.train import shared_replay
+
+    calls = []
+
+    def fake_compare(task, codes, *, timesteps, seed, out_dir, eval_episodes, on_progress):
+        calls.append((seed, sorted(codes), timesteps))
+        crashed = seed == 1  # every shared learner crashed on seed 1: no winner there
+        return {"shared": {"env_steps": timesteps, "wall_s": 10.0, "winner": None if crashed else "2-height",
+                           "winner_success": None if crashed else 1.0},
+                "separate": {"env_steps": 4 * timesteps, "wall_s": 30.0, "winner": "2-height", "winner_success": 0.8}}
+
+    monkeypatch.setattr(shared_replay, "compare_shared_vs_separate", fake_compare)
+    settings = PerfSettings.quick(sections=("shared_replay",), shared_candidates=4, shared_seeds=(0, 1))
+    section = run_perf(settings, tmp_path)["sections"]["shared_replay"]
+    assert section["status"] == "ok", section
+    assert [seed for seed, _, _ in calls] == [0, 1] and len(calls[0][1]) == 4
+    assert section["env_steps_fraction"] == pytest.approx(0.25)
+    assert section["winner_success_not_lower"] == "1/2" and section["same_winner"] == "1/2" and section["met"] is False
+    rows = {name: text for name, text, _t, _m in perf.headline({"sections": {"shared_replay": section}})}
+    assert "winner success shared 1.00/crashed vs separate 0.80/0.80" in rows["shared_replay"]
 
 
 def test_the_cli_rejects_unknown_sections_before_measuring(tmp_path):

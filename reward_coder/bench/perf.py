@@ -93,9 +93,12 @@ class PerfSettings:
     loop_seeds: tuple[int, ...] = (0, 1, 2)
     halving_rungs: tuple[int, ...] = (3, 4)
     """Rung counts compared: 3 is the loop's default cap (reward_coder.train.halving.HalvingPlan.make)."""
+    halving_screened: bool = True
+    """Also run what the loop does from its second iteration on: screen on labelled episodes, halve the rest."""
     # shared replay vs separate
     shared_candidates: int = 4
     shared_timesteps: int = 3_000
+    shared_seeds: tuple[int, ...] = (0, 1)
     # screening
     screening_episodes: int = 8
     eval_episodes: int = 5
@@ -106,7 +109,8 @@ class PerfSettings:
     def quick(cls, **overrides: Any) -> PerfSettings:
         settings = cls(overhead_train_steps=512, overhead_repeats=1, parallel_candidates=2, parallel_timesteps=1_024,
                        halving_timesteps=4_096, loop_seeds=(0,), halving_rungs=(3,), shared_candidates=2,
-                       shared_timesteps=600, screening_episodes=4, eval_episodes=2)
+                       shared_timesteps=600, shared_seeds=(0,), halving_screened=False, screening_episodes=4,
+                       eval_episodes=2)
         return replace(settings, **overrides)
 
 
@@ -229,6 +233,13 @@ def halving_section(settings: PerfSettings, out: Path, say: Callable[[str], None
     executor = LocalExecutor(settings.workers)
     spare = (os.cpu_count() or 1) >= 2 * min(settings.workers, len(candidates))
     per_seed = []
+    arms = [str(rungs) for rungs in settings.halving_rungs]
+    screened: dict[str, Any] | None = None
+    if settings.halving_screened:
+        screened = _screen_standins(settings, task, candidates)
+        arms.append(f"screen+{settings.halving_rungs[0]}")
+        say(f"halving: screening first keeps {', '.join(screened['kept'])} "
+            f"({screened['sandbox_s']:.1f} s of sandbox time, no env steps)")
     try:
         for loop_seed in settings.loop_seeds:
             folder = out / "halving" / f"seed-{loop_seed}"
@@ -249,9 +260,17 @@ def halving_section(settings: PerfSettings, out: Path, say: Callable[[str], None
                 }, "halving": {}}
             say(f"halving: seed {loop_seed}: full training picks {ranked[0]} ({quality[ranked[0]]}) after "
                 f"{full_steps:,} steps")
-            for rungs in settings.halving_rungs:
-                plan = HalvingPlan.make(settings.halving_timesteps, len(candidates), rungs=rungs, granularity=granularity)
-                halving_jobs = [replace(job, out_dir=str(folder / f"halving-{rungs}" / job.candidate_id)) for job in jobs]
+            for arm in arms:
+                rungs = int(arm.split("+")[-1])
+                kept = set(screened["kept"]) if arm.startswith("screen+") and screened else {c.id for c in candidates}
+                arm_jobs = [job for job in jobs if job.candidate_id in kept]
+                plan = HalvingPlan.make(settings.halving_timesteps, len(arm_jobs), rungs=rungs, granularity=granularity)
+                plain = entry["halving"].get(str(rungs))
+                if arm != str(rungs) and plain is not None and len(arm_jobs) == len(jobs):
+                    # screening kept every candidate: the same jobs, plan and seed as the plain arm, so its run
+                    entry["halving"][arm] = {**plain, "same_as": str(rungs)}
+                    continue
+                halving_jobs = [replace(job, out_dir=str(folder / f"halving-{arm}" / job.candidate_id)) for job in arm_jobs]
                 started = time.perf_counter()
                 latest, pruned_at = successive_halving(halving_jobs, executor, plan, task.success, train=_train)
                 seconds = time.perf_counter() - started
@@ -259,23 +278,24 @@ def halving_section(settings: PerfSettings, out: Path, say: Callable[[str], None
                 finished.sort(key=lambda cid: selection_key(latest[cid], task.success), reverse=True)
                 winner = finished[0] if finished else None
                 steps = sum(o.timesteps for o in latest.values())
-                entry["halving"][str(rungs)] = {
+                entry["halving"][arm] = {
+                    "candidates": len(arm_jobs),
                     "budgets": list(plan.budgets), "winner": winner, "winner_quality": quality.get(winner or "", None),
                     "same_winner": winner == ranked[0], "steps": steps, "steps_fraction": steps / full_steps,
                     "seconds": seconds, "pruned_at": pruned_at,
                     "winner_success": latest[winner].success_rate if winner else None,
                 }
-                say(f"halving: seed {loop_seed}, {rungs} rungs {list(plan.budgets)}: picks {winner} with "
+                say(f"halving: seed {loop_seed}, {arm} rungs {list(plan.budgets)}: picks {winner} with "
                     f"{steps:,} steps ({100 * steps / full_steps:.0f}% of full training)")
             per_seed.append(entry)
     finally:
         executor.close()
     summary = {}
-    for rungs in settings.halving_rungs:
-        runs = [entry["halving"][str(rungs)] for entry in per_seed]
+    for arm in arms:
+        runs = [entry["halving"][arm] for entry in per_seed]
         same = sum(run["same_winner"] for run in runs)
         fraction = statistics.mean(run["steps_fraction"] for run in runs)
-        summary[str(rungs)] = {
+        summary[arm] = {
             "same_winner": f"{same}/{len(runs)}", "same_winner_count": same, "seeds": len(runs),
             "steps_fraction_mean": fraction,
             "good_winner": f"{sum(run['winner_quality'] == 'good' for run in runs)}/{len(runs)}",
@@ -286,9 +306,26 @@ def halving_section(settings: PerfSettings, out: Path, say: Callable[[str], None
         "candidates": [{"id": c.id, "quality": c.quality, "why": c.why} for c in candidates],
         "timesteps": settings.halving_timesteps, "loop_seeds": list(settings.loop_seeds),
         "per_seed": per_seed, "by_rungs": summary, "target": TARGETS["halving"],
+        "screened": screened,
         "met": default["met"],
-        "note": f"'met' is for {settings.halving_rungs[0]} rungs, the loop's default plan; the others are shown beside it",
+        "note": (f"'met' is for {settings.halving_rungs[0]} rungs, the loop's default plan, on all candidates; the "
+                 "others are shown beside it. 'screen+N' screens first on labelled episodes of scripted policies "
+                 "(what the loop does once an iteration has stored rollouts; the first iteration has none) and "
+                 "halves the candidates it keeps; its fraction is of full training of all candidates."),
     }
+
+
+def _screen_standins(settings: PerfSettings, task: Any, candidates: list[StandinCandidate]) -> dict[str, Any]:
+    """Screening as the loop runs it before training, on the screening section's labelled episodes."""
+    from reward_coder import screening
+
+    episodes = screening.labelled_episodes(task.card, task.success, screening.pendulum_policies(),
+                                           episodes_each=settings.screening_episodes, seed=settings.seed)
+    results = {c.id: screening.screen_candidate(c.id, c.code, episodes, task.card.field_names()) for c in candidates}
+    return {"kept": [cid for cid, r in results.items() if not r.screened_out],
+            "screened_out": [cid for cid, r in results.items() if r.screened_out],
+            "verdicts": {cid: r.verdict for cid, r in results.items()},
+            "sandbox_s": float(sum(r.sandbox_s for r in results.values())), "episodes": len(episodes)}
 
 
 def shared_replay_section(settings: PerfSettings, out: Path, say: Callable[[str], None]) -> dict[str, Any]:
@@ -299,19 +336,41 @@ def shared_replay_section(settings: PerfSettings, out: Path, say: Callable[[str]
 
     task = resolve_task(settings.task, None, None)
     candidates = _varied(_candidates(settings), settings.shared_candidates)
-    say(f"shared replay: {len(candidates)} SAC candidates x {settings.shared_timesteps:,} steps, separate then shared")
-    # SAC as the module's short comparisons run it (learning_starts 200, rate 1e-3, one env), both arms alike
-    result = compare_shared_vs_separate(
-        settings.task, {c.id: c.code for c in candidates}, timesteps=settings.shared_timesteps, seed=settings.seed,
-        out_dir=out / "shared_replay", eval_episodes=settings.eval_episodes, on_progress=say)
-    fraction = result["env_steps_ratio"]
-    winner_ok = result["shared"]["winner"] is not None and (
-        result["shared"]["winner_success"] >= result["separate"]["winner_success"])
-    result.update({"env_steps_fraction": fraction, "winner_success_not_lower": winner_ok,
-                   "qualities": {c.id: c.quality for c in candidates},
-                   "target": TARGETS["shared_replay"], "met": _met(fraction, fraction <= 0.35 and winner_ok)})
-    say(f"shared replay: {result['shared']['env_steps']:,} vs {result['separate']['env_steps']:,} env steps; winner "
-        f"{result['shared']['winner']} vs {result['separate']['winner']}")
+    seeds = tuple(settings.shared_seeds) or (settings.seed,)
+    say(f"shared replay: {len(candidates)} SAC candidates x {settings.shared_timesteps:,} steps, separate then "
+        f"shared, seeds {', '.join(map(str, seeds))}")
+    per_seed = []
+    for seed in seeds:
+        # SAC as the module's short comparisons run it (learning_starts 200, rate 1e-3, one env), both arms alike
+        run = compare_shared_vs_separate(
+            settings.task, {c.id: c.code for c in candidates}, timesteps=settings.shared_timesteps, seed=seed,
+            out_dir=out / "shared_replay" / f"seed-{seed}", eval_episodes=settings.eval_episodes, on_progress=say)
+        run["seed"] = seed
+        run["winner_success_not_lower"] = run["shared"]["winner"] is not None and (
+            (run["shared"]["winner_success"] or 0.0) >= (run["separate"]["winner_success"] or 0.0))
+        per_seed.append(run)
+        say(f"shared replay: seed {seed}: {run['shared']['env_steps']:,} vs {run['separate']['env_steps']:,} env "
+            f"steps; winner {run['shared']['winner']} vs {run['separate']['winner']}")
+
+    def total(side: str, key: str) -> float:
+        return float(sum(run[side][key] for run in per_seed))
+
+    fraction = total("shared", "env_steps") / total("separate", "env_steps")
+    not_lower = sum(run["winner_success_not_lower"] for run in per_seed)
+    result = {
+        "seeds": list(seeds), "per_seed": per_seed, "candidates": [c.id for c in candidates],
+        "qualities": {c.id: c.quality for c in candidates}, "timesteps": settings.shared_timesteps,
+        "env_steps_fraction": fraction,
+        "shared": {"env_steps": int(total("shared", "env_steps")), "wall_s": total("shared", "wall_s"),
+                   "winner_success": [run["shared"]["winner_success"] for run in per_seed],
+                   "winner": [run["shared"]["winner"] for run in per_seed]},
+        "separate": {"env_steps": int(total("separate", "env_steps")), "wall_s": total("separate", "wall_s"),
+                     "winner_success": [run["separate"]["winner_success"] for run in per_seed],
+                     "winner": [run["separate"]["winner"] for run in per_seed]},
+        "same_winner": f"{sum(run['shared']['winner'] == run['separate']['winner'] for run in per_seed)}/{len(per_seed)}",
+        "winner_success_not_lower": f"{not_lower}/{len(per_seed)}",
+        "target": TARGETS["shared_replay"], "met": _met(fraction, fraction <= 0.35 and not_lower == len(per_seed)),
+    }
     return result
 
 
@@ -417,10 +476,13 @@ def headline(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                      f"the steps, good winner {v['good_winner']}" for rungs, v in s["by_rungs"].items()]
             text = "; ".join(parts)
         elif name == "shared_replay":
+            def rates(side: str) -> str:
+                return "/".join("crashed" if v is None else f"{v:.2f}" for v in s[side]["winner_success"])
+
             text = (f"shared {s['shared']['env_steps']:,} env steps vs separate {s['separate']['env_steps']:,} "
-                    f"({100 * s['env_steps_fraction']:.0f}%); winner success shared {s['shared']['winner_success'] or 0:.2f} "
-                    f"vs separate {s['separate']['winner_success'] or 0:.2f}; wall {s['shared']['wall_s']:.0f} s vs "
-                    f"{s['separate']['wall_s']:.0f} s")
+                    f"({100 * s['env_steps_fraction']:.0f}%) over seeds {','.join(map(str, s['seeds']))}; winner "
+                    f"success shared {rates('shared')} vs separate {rates('separate')}; same winner "
+                    f"{s['same_winner']}; wall {s['shared']['wall_s']:.0f} s vs {s['separate']['wall_s']:.0f} s")
         elif name == "screening":
             text = (f"bad removed {s['bad_removed']}/{s['bad']}, good lost {s['good_lost']}/{s['good']}; "
                     f"env steps saved {s.get('env_steps_saved', 0):,}; cost {s.get('screening_seconds', 0):.1f} s")

@@ -414,7 +414,8 @@ def _side(outcomes: Sequence[TrainOutcome], env_steps: int, wall: float, success
         "native_return": {cid: e.get("native_return_mean") for cid, e in evals.items()},
         "status": {cid: o.status for cid, o in by_id.items()},
         "winner": winner,
-        "winner_success": (evals[winner].get("success_rate") if winner else None) or 0.0,
+        # no winner (every candidate crashed or was refused) is no figure, not a success rate of 0
+        "winner_success": evals[winner].get("success_rate") if winner else None,
         "per_candidate": {cid: _summary(o) for cid, o in by_id.items()},
     }
 
