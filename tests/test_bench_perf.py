@@ -12,16 +12,16 @@ from reward_coder.bench.perf import PerfSettings, run_perf, standin_candidates
 from reward_coder.cli.main import app
 
 
-def test_the_standin_set_has_known_quality_and_every_file_is_a_valid_reward():
-    from reward_coder.reward.compile import InProcessReward  # noqa: F401 - the loader used in training
+@pytest.mark.parametrize("card_id", ["pendulum", "cartpole"])
+def test_the_standin_set_has_known_quality_and_every_file_is_a_valid_reward(card_id):
     from reward_coder.envs import get_card, sample_transitions
+    from reward_coder.reward.compile import InProcessReward
 
-    candidates = standin_candidates()
+    candidates = standin_candidates(f"perf-{card_id}-")
     qualities = [c.quality for c in candidates]
     assert qualities.count("good") >= 2 and qualities.count("bad") >= 3 and "unknown" not in qualities
-    card = get_card("pendulum")
+    card = get_card(card_id)
     batch = sample_transitions(card, n_envs=4, n_steps=2, seed=0, policies=("random",))
-    from reward_coder.reward.compile import InProcessReward
 
     for c in candidates:
         reward, terms = InProcessReward(c.code, card.field_names())(batch.state, batch.action, batch.next_state)
@@ -105,6 +105,19 @@ def test_shared_replay_is_summed_over_seeds_and_a_seed_without_winner_counts_aga
     assert section["winner_success_not_lower"] == "1/2" and section["same_winner"] == "1/2" and section["met"] is False
     rows = {name: text for name, text, _t, _m in perf.headline({"sections": {"shared_replay": section}})}
     assert "winner success shared 1.00/crashed vs separate 0.80/0.80" in rows["shared_replay"]
+
+
+def test_another_task_trains_its_own_standins_with_its_cards_budget_and_refuses_pendulum_only_sections(tmp_path):
+    settings = perf.for_task(PerfSettings(sections=("parallel", "halving")), "cartpole/balance")
+    assert settings.task == "cartpole/balance" and settings.halving_timesteps == 100_000
+    assert not settings.halving_screened  # no scripted policies of known outcome to screen on
+    assert {c.id for c in perf._candidates(settings)} >= {"1-alive", "5-dying"}
+    with pytest.raises(ValueError, match="screening run on pendulum/swing-up only"):
+        perf.for_task(PerfSettings(sections=("halving", "screening")), "cartpole/balance")
+    result = CliRunner().invoke(app, ["bench", "perf", "--task", "acrobot/swing-up", "--sections", "halving",
+                                      "--out", str(tmp_path / "p")])
+    assert result.exit_code != 0 and "no stand-in candidates perf-acrobot-" in " ".join(result.output.split())
+    assert not (tmp_path / "p").exists()
 
 
 def test_the_cli_rejects_unknown_sections_before_measuring(tmp_path):

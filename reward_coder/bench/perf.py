@@ -114,8 +114,32 @@ class PerfSettings:
         return replace(settings, **overrides)
 
 
+PENDULUM_ONLY = ("shared_replay", "screening")
+"""Sections built on pendulum's scripted policies (screening's labelled episodes) and its SAC settings."""
+
+
 def _candidates(settings: PerfSettings) -> list[StandinCandidate]:
-    return standin_candidates()[: settings.max_candidates]
+    """The stand-ins of the settings' task: perf-<card>-*.handwritten-standin.py."""
+    return standin_candidates(f"perf-{settings.task.split('/')[0]}-")[: settings.max_candidates]
+
+
+def for_task(settings: PerfSettings, task_key: str, keep_budget: bool = False) -> PerfSettings:
+    """The settings for another task's stand-ins: its card's training budget for halving (unless
+    keep_budget: a quick run keeps its tiny one), and screening before halving only where scripted
+    policies of known outcome exist (pendulum)."""
+    from reward_coder.tasks import resolve_task
+
+    if task_key == settings.task:
+        return settings
+    task = resolve_task(task_key, None, None)
+    refused = [name for name in settings.sections if name in PENDULUM_ONLY]
+    if refused:
+        raise ValueError(f"section(s) {', '.join(refused)} run on pendulum/swing-up only; for {task.key} choose "
+                         f"from {', '.join(n for n in SECTIONS if n not in PENDULUM_ONLY)}")
+    budget = settings.halving_timesteps if keep_budget else task.total_timesteps
+    replaced = replace(settings, task=task.key, halving_timesteps=budget, halving_screened=False)
+    _candidates(replaced)  # no stand-ins for this task: FileNotFoundError now, before anything trains
+    return replaced
 
 
 def _varied(candidates: list[StandinCandidate], n: int) -> list[StandinCandidate]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -62,8 +63,9 @@ def bench(
     workers: Annotated[int, typer.Option(min=0, max=WORKERS_MAX, help="suite: training processes in parallel (0: one per core).")] = 0,
     allow_unsandboxed: Annotated[bool, typer.Option(help="suite, answers: run reward code without OS isolation if none is available.")] = False,
     task: Annotated[Optional[str], typer.Option("--task", "-t", help=(
-        "answers: check against this task CARD/TASK or card id (default: each journal's own task_key)."))] = None,
-    seeds: Annotated[str, typer.Option(help="latent: training seeds, comma-separated (the same for every method).")] = "0,1,2",
+        "answers: check against this task CARD/TASK or card id (default: each journal's own task_key); perf: the "
+        "task whose perf-<card>-* stand-ins the parallel and halving sections train (default pendulum/swing-up)."))] = None,
+    seeds: Annotated[str, typer.Option(help="latent: training seeds, comma-separated (the same for every method); perf: the halving section's loop seeds.")] = "0,1,2",
     timesteps: Annotated[int, typer.Option(min=100, help="latent: SAC env steps per run (the same for every method).")] = 3_000,
     episode_steps: Annotated[int, typer.Option(min=10, help="latent: steps per episode (the episodic reward comes at its end).")] = 200,
     eval_every: Annotated[int, typer.Option(min=100, help="latent: env steps between evaluations (the learning curve).")] = 1_000,
@@ -88,7 +90,7 @@ def bench(
     elif name == "answers":
         _answers(paths or [], task, out, allow_unsandboxed)
     elif name == "perf":
-        _perf(sections, quick, workers, out)
+        _perf(sections, quick, workers, out, task, seeds)
     elif name == "latent":
         _latent([str(path) for path in paths or []], seeds=seeds, timesteps=timesteps, episode_steps=episode_steps,
                 eval_every=eval_every, eval_episodes=eval_episodes, methods=methods, device=device,
@@ -232,14 +234,21 @@ def _latent(tasks: list[str], *, seeds: str, timesteps: int, episode_steps: int,
                   f"and curves-*.png", highlight=False)
 
 
-def _perf(sections: str, quick: bool, workers: int, out: Path | None) -> None:
-    from reward_coder.bench.perf import SECTIONS, PerfSettings, headline, run_perf
+def _perf(sections: str, quick: bool, workers: int, out: Path | None, task: str | None, seeds: str) -> None:
+    from reward_coder.bench.perf import SECTIONS, PerfSettings, for_task, headline, run_perf
 
     chosen = tuple(part.strip() for part in sections.split(",") if part.strip())
     unknown = [part for part in chosen if part not in SECTIONS]
     if unknown or not chosen:
         raise ConfigError(f"--sections: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(SECTIONS)}")
     settings = (PerfSettings.quick if quick else PerfSettings)(sections=chosen, workers=workers or 2)
+    if not quick:
+        settings = replace(settings, loop_seeds=_int_list(seeds, "--seeds"))
+    if task is not None:
+        try:
+            settings = for_task(settings, task, keep_budget=quick)
+        except (ValueError, FileNotFoundError) as err:
+            raise ConfigError(f"bench perf --task {task}: {err}") from None
     folder = out or Path("runs") / f"bench__perf__{time.strftime('%Y%m%d-%H%M%S')}"
     err_console.print(f"bench perf: {', '.join(chosen)}{' (quick)' if quick else ''} -> {folder}", highlight=False)
     result = run_perf(settings, folder, on_progress=lambda m: err_console.print(f"[dim]{m}[/]", highlight=False))

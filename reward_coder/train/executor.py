@@ -22,7 +22,11 @@ class Executor(Protocol):
     workers: int
 
     def map_unordered(self, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> Iterator[tuple[int, Any]]:
-        """Run fn(job) for every job; yield (index, result) as each finishes."""
+        """Run fn(job) for every job; yield (index, result) as each finishes.
+
+        A job the executor could not finish through no fault of its own (a Ray node lost more often than
+        it retries) yields a JobLost value instead of a result; `outcome_of(job, value)` turns it into a
+        crashed TrainOutcome. An exception raised by fn itself propagates."""
         ...
 
     def close(self) -> None: ...
