@@ -345,11 +345,12 @@ def _screen_standins(settings: PerfSettings, task: Any, candidates: list[Standin
 
     episodes = screening.labelled_episodes(task.card, task.success, screening.pendulum_policies(),
                                            episodes_each=settings.screening_episodes, seed=settings.seed)
-    results = {c.id: screening.screen_candidate(c.id, c.code, episodes, task.card.field_names()) for c in candidates}
-    return {"kept": [cid for cid, r in results.items() if not r.screened_out],
-            "screened_out": [cid for cid, r in results.items() if r.screened_out],
-            "verdicts": {cid: r.verdict for cid, r in results.items()},
-            "sandbox_s": float(sum(r.sandbox_s for r in results.values())), "episodes": len(episodes)}
+    known = [screening.KnownCandidate(c.id, c.code, "unknown") for c in candidates]
+    rows = screening.measure_screening(known, episodes, task.card.field_names())
+    out = [row["candidate"] for row in rows.results if row["verdict"] in ("rejected", "failed")]
+    return {"kept": [c.id for c in candidates if c.id not in out], "screened_out": out,
+            "verdicts": {row["candidate"]: row["verdict"] for row in rows.results},
+            "sandbox_s": rows.sandbox_s, "episodes": rows.episodes}
 
 
 def shared_replay_section(settings: PerfSettings, out: Path, say: Callable[[str], None]) -> dict[str, Any]:
@@ -381,7 +382,7 @@ def shared_replay_section(settings: PerfSettings, out: Path, say: Callable[[str]
 
     fraction = total("shared", "env_steps") / total("separate", "env_steps")
     not_lower = sum(run["winner_success_not_lower"] for run in per_seed)
-    result = {
+    return {
         "seeds": list(seeds), "per_seed": per_seed, "candidates": [c.id for c in candidates],
         "qualities": {c.id: c.quality for c in candidates}, "timesteps": settings.shared_timesteps,
         "env_steps_fraction": fraction,
@@ -395,7 +396,6 @@ def shared_replay_section(settings: PerfSettings, out: Path, say: Callable[[str]
         "winner_success_not_lower": f"{not_lower}/{len(per_seed)}",
         "target": TARGETS["shared_replay"], "met": _met(fraction, fraction <= 0.35 and not_lower == len(per_seed)),
     }
-    return result
 
 
 def screening_section(settings: PerfSettings, out: Path, say: Callable[[str], None]) -> dict[str, Any]:
