@@ -574,9 +574,8 @@ class Worker:
                 if largest > MAX_MEMORY_ITEMS:
                     return {"op": "result", "ok": False, "elapsed": elapsed, "error": {
                         "kind": "memory", "type": "MemoryError", "line": None,
-                        "message": (f"the per-episode memory of one environment holds more than {MAX_MEMORY_ITEMS} values (counted "
-                                    f"{largest} before stopping), more than "
-                                    f"the {MAX_MEMORY_ITEMS} allowed: keep counts, last values or a bounded set "
+                        "message": (f"the per-episode memory of one environment holds more than the {MAX_MEMORY_ITEMS} "
+                                    f"values allowed (counted {largest} before stopping): keep counts, last values or a bounded set "
                                     "of visited cells, not a record of every step")}}, []
         response: dict = {"op": "result", "ok": True, "elapsed": elapsed}  # 'elapsed' is moved last on sending
         arrays: list = []
