@@ -3,7 +3,10 @@
 llama.cpp's server answers a request for n > 1 choices with the usage of the first choice only (559
 output tokens recorded against 2,465 in the four answers' text), and some servers send no usage at all.
 The figures are then counted from the text through `litellm.token_counter` (the model's own tokenizer
-when litellm knows it, else its bundled default; both work offline) and marked as estimated.
+when litellm knows it, else its bundled default) and marked as estimated. litellm downloads the tokenizers
+of Llama and Command-R models from the Hugging Face Hub; on a machine without network that download
+retries for ~24 s before falling back, so such a tokenizer is used only when it is already in the local
+cache, and the bundled default counts otherwise.
 """
 
 from __future__ import annotations
@@ -34,17 +37,47 @@ class TokenUsage:
     estimated: bool = False
 
 
+HUB_TOKENIZERS = {
+    "llama2": "hf-internal-testing/llama-tokenizer",
+    "llama3": "Xenova/llama-3-tokenizer",
+    "cohere": "Xenova/c4ai-command-r-v01-tokenizer",
+}
+"""The tokenizers litellm fetches from the Hugging Face Hub, by litellm's name for their kind."""
+
+
+def counting_model(model: str) -> str:
+    """The model name to count `model`'s tokens with: itself, or "" (litellm's bundled default) when its
+    tokenizer would have to be downloaded and is not in the local Hugging Face cache."""
+    try:
+        from litellm.utils import huggingface_tokenizer_kind
+
+        repo = HUB_TOKENIZERS.get(str(huggingface_tokenizer_kind(model)))
+    except Exception:  # noqa: BLE001 - litellm without this helper: count as it does
+        return model
+    if repo is None:
+        return model
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(repo, "tokenizer.json")
+    except Exception:  # noqa: BLE001 - no hub library: nothing is cached
+        cached = None
+    return model if isinstance(cached, str) else ""
+
+
 def litellm_counter(model: str) -> TokenCounter:
-    """Count tokens of a text as `model` would (litellm's default tokenizer for a model it does not know)."""
+    """Count tokens of a text as `model` would (litellm's default tokenizer for a model it does not know,
+    or whose tokenizer is not on this machine)."""
     from reward_coder.llm.litellm_provider import import_litellm
 
     litellm = import_litellm()
+    counted_as = counting_model(model)
 
     def count(text: str) -> int:
         if not text:
             return 0
         try:
-            return int(litellm.token_counter(model=model, text=text))
+            return int(litellm.token_counter(model=counted_as, text=text))
         except Exception:  # noqa: BLE001 - a tokenizer that cannot load must not lose an answer
             return math.ceil(len(text) / 4)  # ~4 characters per token in English and code
 

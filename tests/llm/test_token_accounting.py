@@ -184,3 +184,36 @@ def test_estimated_tokens_are_priced(fake_openai: FakeOpenAI) -> None:
     reported_only = import_litellm().cost_per_token(model="openai/gpt-4o", prompt_tokens=11, completion_tokens=559)
     assert completion.tokens_estimated and completion.cost_usd == pytest.approx(prompt_cost + output_cost)
     assert completion.cost_usd > 3 * sum(reported_only)
+
+
+# -- tokenizers that live on the Hugging Face Hub ----------------------------------------------------
+
+
+def test_a_llama_model_is_counted_at_once_when_its_tokenizer_is_not_on_this_machine(tmp_path, monkeypatch) -> None:
+    """litellm would download Llama-3's tokenizer and, offline, retry for ~24 s before falling back."""
+    import time
+
+    from reward_coder.llm.tokens import counting_model
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    model = "groq/llama-3.1-8b-instant"
+
+    assert counting_model(model) == ""  # the bundled default
+    assert counting_model("gpt-4o-mini") == "gpt-4o-mini"  # tiktoken's own, bundled: kept
+    started = time.perf_counter()
+    tokens = litellm_counter(model)("def compute_reward(state, action):\n    return -abs(state.theta)\n")
+    assert 8 <= tokens <= 40 and time.perf_counter() - started < 5.0
+
+
+def test_a_cached_hub_tokenizer_is_used(monkeypatch) -> None:
+    import huggingface_hub
+
+    from reward_coder.llm.tokens import counting_model
+
+    asked = []
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache",
+                        lambda repo, name: asked.append((repo, name)) or f"/cache/{repo}/{name}")
+
+    assert counting_model("groq/llama-3.1-8b-instant") == "groq/llama-3.1-8b-instant"
+    assert asked == [("Xenova/llama-3-tokenizer", "tokenizer.json")]

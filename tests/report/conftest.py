@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-DEMO_TIMESTEPS = 8192
+DEMO_TIMESTEPS = 4096
 
 
 @pytest.fixture(scope="session")
