@@ -21,7 +21,7 @@ from reward_coder.types import Completion, CompletionRequest, Message
 
 RUN = ["run", "--task", "pendulum/swing-up", "--model", "replay:standins", "-k", "3", "--iterations", "1",
        "--timesteps", "1000", "--eval-episodes", "1", "--finalists", "0", "--executor", "inline",
-       "--progress", "quiet"]
+       "--hyperparams", "n_steps=64,batch_size=64", "--progress", "quiet"]  # 1,024-step rollouts, not 4,096
 
 
 def _cli(*args: str) -> list[str]:

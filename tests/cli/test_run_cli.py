@@ -12,7 +12,7 @@ runner = CliRunner()
 def test_run_then_resume_then_refine(tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
     result = runner.invoke(app, ["run", "--task", "pendulum/swing-up", "--model", "replay:standins", "-k", "3",
-                                 "--iterations", "1", "--timesteps", "4096", "--eval-episodes", "2",
+                                 "--iterations", "1", "--timesteps", "4096", "--eval-episodes", "2", "--final-seeds", "1",
                                  "--workers", "2", "--out", str(run_dir)])
     assert result.exit_code == 0, result.stderr + result.stdout
     state = json.loads((run_dir / "state.json").read_text())
