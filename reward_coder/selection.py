@@ -67,3 +67,38 @@ def describe_key(key: Sequence[float]) -> str:
         parts.append(f"progress distance {-progress:.4g}")
     parts.append(f"success-curve area {auc:.2f}")
     return ", ".join(parts)
+
+
+TIE_Z = 2.0
+"""Two metric means closer than this many standard errors of their difference are a tie (about a 95% band)."""
+
+
+def _episode_metrics(outcome: TrainOutcome) -> list[float]:
+    episodes = (outcome.eval or {}).get("episodes") or []
+    values = []
+    for episode in episodes:
+        value = episode.get("metric") if isinstance(episode, dict) else None
+        if value is not None and math.isfinite(float(value)):
+            values.append(float(value))
+    return values
+
+
+def tied(a: TrainOutcome, b: TrainOutcome, success: SuccessSpec) -> bool:
+    """True when the evaluations cannot tell a and b apart: the same success rate and progress measure,
+    and metric means within TIE_Z standard errors of their difference, from the per-episode metrics the
+    evaluations kept. Without those (fewer than two episodes on a side) only identical metrics tie."""
+    key_a, key_b = selection_key(a, success), selection_key(b, success)
+    if key_a == WORST or key_b == WORST or key_a[0] != key_b[0] or key_a[2] != key_b[2]:
+        return False
+    if key_a[:2] == key_b[:2]:
+        return True
+    metrics_a, metrics_b = _episode_metrics(a), _episode_metrics(b)
+    if len(metrics_a) < 2 or len(metrics_b) < 2:
+        return False
+
+    def variance_of_mean(values: list[float]) -> float:
+        mean = sum(values) / len(values)
+        return sum((v - mean) ** 2 for v in values) / (len(values) - 1) / len(values)
+
+    spread = math.sqrt(variance_of_mean(metrics_a) + variance_of_mean(metrics_b))
+    return abs(key_a[1] - key_b[1]) <= TIE_Z * spread

@@ -3,7 +3,9 @@
 With K candidates, budget B and eta=2 over 3 rungs (B/4, B/2, B) the compute is about B*(K/4 + K/4 + K/4)
 instead of K*B; weak rewards stop early. Ranking is reward_coder.selection's: the task's metric, then
 the card's progress measure, then the area under the success curve; never the candidate's own reward
-nor the env's.
+nor the env's. A rung prunes only candidates its evaluation can tell apart from the last one kept
+(reward_coder.selection.tied): where early evaluations are noise, more candidates go on, rather than a
+good reward being dropped on a coin flip.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Callable, Sequence
 from reward_coder.train.executor import Executor, outcome_of
 from reward_coder.outcomes import TrainOutcome
 from reward_coder.train.sb3 import TrainJob, train_candidate
-from reward_coder.selection import selection_key
+from reward_coder.selection import selection_key, tied
 from reward_coder.types import SuccessSpec
 
 
@@ -23,6 +25,9 @@ from reward_coder.types import SuccessSpec
 class HalvingPlan:
     budgets: tuple[int, ...]
     eta: int
+    keep_ties: bool = True
+    """Keep, beyond the better 1/eta, every candidate tied with the last one kept (same success rate,
+    metric within the evaluation's noise); False prunes to exactly ceil(n / eta)."""
 
     @classmethod
     def make(cls, total_timesteps: int, n_candidates: int, eta: int = 2, rungs: int | None = None,
@@ -38,8 +43,10 @@ class HalvingPlan:
         step = max(1, granularity)
         budgets = []
         for rung in range(rungs):
-            budget = max(int(total_timesteps / (eta ** (rungs - 1 - rung))), min(min_steps, total_timesteps))
-            budgets.append(int(math.ceil(budget / step) * step))
+            budget = max(total_timesteps / (eta ** (rungs - 1 - rung)), min(min_steps, total_timesteps))
+            # the nearest whole number of rollouts (at least one): rounding every rung up made a
+            # 3-rung plan of 5 rollouts cost 60% of full training instead of the planned 50%
+            budgets.append(int(max(1, math.floor(budget / step + 0.5)) * step))
         return cls(tuple(sorted(set(budgets))), eta)
 
 
@@ -80,13 +87,17 @@ def successive_halving(
         alive = [job for job in survivors if latest[job.candidate_id].status == "ok"]
         alive.sort(key=lambda job: selection_key(latest[job.candidate_id], success), reverse=True)
         keep = max(1, math.ceil(len(survivors) / plan.eta))
-        kept = {job.candidate_id for job in alive[:keep]}
+        chosen = alive[:keep]
+        if plan.keep_ties and 0 < keep < len(alive):
+            cut = latest[alive[keep - 1].candidate_id]
+            chosen += [job for job in alive[keep:] if tied(latest[job.candidate_id], cut, success)]
+        kept = {job.candidate_id for job in chosen}
         for job in survivors:
             if job.candidate_id not in kept and latest[job.candidate_id].status == "ok":
                 pruned_at[job.candidate_id] = rung
                 if on_pruned is not None:
                     on_pruned(rung, job.candidate_id)
-        survivors = alive[:keep]
+        survivors = chosen
         if not survivors:
             break
     return latest, pruned_at
