@@ -1,7 +1,7 @@
 """Successive halving: train every candidate a little, keep the better half, train those further.
 
-With K candidates, budget B and eta=2 over 3 rungs (B/4, B/2, B) the compute is about B*(K/4 + K/4 + K/4)
-instead of K*B; weak rewards stop early. Ranking is reward_coder.selection's: the task's metric, then
+With K candidates, budget B and eta=2 over 3 rungs (B/4, B/2, B), training resumed between rungs, the
+compute is about K*B/4 + (K/2)*(B/4) + (K/4)*(B/2) = K*B/2 instead of K*B; weak rewards stop early. Ranking is reward_coder.selection's: the task's metric, then
 the card's progress measure, then the area under the success curve; never the candidate's own reward
 nor the env's. A rung prunes only candidates its evaluation can tell apart from the last one kept
 (reward_coder.selection.tied): where early evaluations are noise, more candidates go on, rather than a
