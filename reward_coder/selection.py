@@ -12,6 +12,7 @@ The native return is reported beside these and never read here.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 
 from reward_coder.outcomes import CurvePoint, TrainOutcome
@@ -95,10 +96,5 @@ def tied(a: TrainOutcome, b: TrainOutcome, success: SuccessSpec) -> bool:
     metrics_a, metrics_b = _episode_metrics(a), _episode_metrics(b)
     if len(metrics_a) < 2 or len(metrics_b) < 2:
         return False
-
-    def variance_of_mean(values: list[float]) -> float:
-        mean = sum(values) / len(values)
-        return sum((v - mean) ** 2 for v in values) / (len(values) - 1) / len(values)
-
-    spread = math.sqrt(variance_of_mean(metrics_a) + variance_of_mean(metrics_b))
+    spread = math.sqrt(statistics.variance(metrics_a) / len(metrics_a) + statistics.variance(metrics_b) / len(metrics_b))
     return abs(key_a[1] - key_b[1]) <= TIE_Z * spread

@@ -97,8 +97,6 @@ class PerfSettings:
     """Rung counts compared: 3 is the loop's default cap (reward_coder.train.halving.HalvingPlan.make)."""
     halving_screened: bool = True
     """Also run what the loop does from its second iteration on: screen on labelled episodes, halve the rest."""
-    halving_screened_rungs: int | None = None
-    """The rung count of the screened arm; None: the first of halving_rungs."""
     # shared replay vs separate
     shared_candidates: int = 4
     shared_timesteps: int = 3_000
@@ -265,7 +263,7 @@ def halving_section(settings: PerfSettings, out: Path, say: Callable[[str], None
     screened: dict[str, Any] | None = None
     if settings.halving_screened:
         screened = _screen_standins(settings, task, candidates)
-        arms.append(f"screen+{settings.halving_screened_rungs or settings.halving_rungs[0]}")
+        arms.append(f"screen+{settings.halving_rungs[0]}")
         say(f"halving: screening first keeps {', '.join(screened['kept'])} "
             f"({screened['sandbox_s']:.1f} s of sandbox time, no env steps)")
     try:
