@@ -45,6 +45,10 @@ def test_parallel_and_halving_sections_are_measured_and_their_ratios_follow_from
     run = seed["halving"]["3"]
     assert run["steps_fraction"] == pytest.approx(run["steps"] / seed["full"]["steps"])
     assert run["same_winner"] == (run["winner"] == seed["full"]["winner"])
+    assert run["finalists"][0] == run["winner"] and len(run["finalists"]) <= settings.finalists
+    assert run["finalists_hold_winner"] == (seed["full"]["winner"] in run["finalists"])
+    assert halving["over_seeds"]["best"] == seed["full"]["winner"]  # one seed: its own winner
+    assert halving["by_rungs"]["3"]["picks_as_good_over_seeds_count"] == int(run["winner"] in halving["over_seeds"]["as_good_as_best"])
     # screening first: both stand-ins are sound, so both are kept, and halving them is the plain arm's run
     assert halving["screened"]["kept"] == ["1-shaped", "2-height"] and halving["screened"]["sandbox_s"] > 0
     screened = seed["halving"]["screen+3"]
@@ -150,3 +154,40 @@ def test_screening_section_screens_the_standins_in_the_sandbox_and_counts_its_mi
     assert section["good_lost"] == 0 and section["met"] is (section["bad_removed"] * 3 >= section["bad"])
     assert section["successes"] > 0 and section["episodes"] > section["successes"]
     assert section["env_steps_saved"] == len(section["screened_out"]) * PerfSettings.quick().halving_timesteps
+
+
+def _seed_entry(success, metric, picks):
+    """One loop seed as halving_section stores it: full training's figures and each arm's pick and finalists."""
+    ranked = sorted(metric, key=lambda cid: (success[cid], metric[cid]), reverse=True)
+    return {"full": {"success": success, "metric": metric, "winner": ranked[0]},
+            "halving": {arm: {"winner": finalists[0], "finalists": finalists, "same_winner": finalists[0] == ranked[0],
+                              "finalists_hold_winner": ranked[0] in finalists}
+                        for arm, finalists in picks.items()}}
+
+
+def test_over_seeds_a_pick_is_as_good_as_full_trainings_best_when_the_seed_means_cannot_tell_them_apart():
+    # a and b both always succeed and swap the lead by noise; c succeeds less; d crashed on one seed
+    per_seed = [
+        _seed_entry({"a": 1.0, "b": 1.0, "c": 0.4, "d": 1.0}, {"a": -0.101, "b": -0.100, "c": -0.9, "d": -0.05},
+                    {"3": ["a", "b"], "4": ["c", "a"]}),
+        _seed_entry({"a": 1.0, "b": 1.0, "c": 0.2, "d": -1.0}, {"a": -0.098, "b": -0.104, "c": -1.1, "d": -1e18},
+                    {"3": ["b", "c"], "4": ["c", "d"]}),
+        _seed_entry({"a": 1.0, "b": 1.0, "c": 0.6, "d": 1.0}, {"a": -0.099, "b": -0.101, "c": -0.7, "d": -0.04},
+                    {"3": ["a", "c"], "4": ["d", "c"]}),
+    ]
+    pooled = perf.across_seeds(per_seed, ["3", "4"])
+    assert pooled["best"] == "a"  # highest mean metric among the candidates valid on every seed (not d)
+    assert pooled["as_good_as_best"] == ["a", "b"]
+    assert pooled["candidates"]["d"]["valid"] is False
+    assert pooled["by_arm"]["3"] == {"picks_best": 2, "picks_as_good": 3, "finalists_hold_as_good": 3}
+    assert pooled["by_arm"]["4"] == {"picks_best": 0, "picks_as_good": 0, "finalists_hold_as_good": 1}
+
+
+def test_over_seeds_a_clear_metric_gap_is_not_a_tie_and_one_seed_ties_only_equal_figures():
+    per_seed = [_seed_entry({"a": 1.0, "b": 1.0}, {"a": -0.10 + d, "b": -0.20 + d}, {"3": ["b", "a"]})
+                for d in (0.0, 0.001, -0.001)]
+    pooled = perf.across_seeds(per_seed, ["3"])
+    assert pooled["best"] == "a" and pooled["as_good_as_best"] == ["a"]
+    assert pooled["by_arm"]["3"]["picks_as_good"] == 0 and pooled["by_arm"]["3"]["finalists_hold_as_good"] == 3
+    single = perf.across_seeds(per_seed[:1], ["3"])
+    assert single["as_good_as_best"] == ["a"] and single["candidates"]["a"]["success_se"] == 0.0

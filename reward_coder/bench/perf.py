@@ -32,7 +32,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 SECTIONS: tuple[str, ...] = ("overhead", "parallel", "halving", "shared_replay", "screening")
 
@@ -95,6 +95,10 @@ class PerfSettings:
     loop_seeds: tuple[int, ...] = (0, 1, 2)
     halving_rungs: tuple[int, ...] = (3, 4)
     """Rung counts compared: 3 is the loop's default cap (reward_coder.train.halving.HalvingPlan.make)."""
+    halving_strict: tuple[int, ...] = (4,)
+    """Rung counts also run with exact halving (HalvingPlan.keep_ties=False), shown as '<N>-strict'."""
+    finalists: int = 2
+    """How many of halving's last rung the loop retrains on fresh seeds (RunConfig.finalists)."""
     halving_screened: bool = True
     """Also run what the loop does from its second iteration on: screen on labelled episodes, halve the rest."""
     # shared replay vs separate
@@ -110,7 +114,7 @@ class PerfSettings:
     @classmethod
     def quick(cls, **overrides: Any) -> PerfSettings:
         settings = cls(overhead_train_steps=512, overhead_repeats=1, parallel_candidates=2, parallel_timesteps=1_024,
-                       halving_timesteps=4_096, loop_seeds=(0,), halving_rungs=(3,), shared_candidates=2,
+                       halving_timesteps=4_096, loop_seeds=(0,), halving_rungs=(3,), halving_strict=(), shared_candidates=2,
                        shared_timesteps=600, shared_seeds=(0,), halving_screened=False, screening_episodes=4,
                        eval_episodes=2)
         return replace(settings, **overrides)
@@ -242,6 +246,56 @@ def parallel_section(settings: PerfSettings, out: Path, say: Callable[[str], Non
     }
 
 
+def _arm_plan(arm: str) -> tuple[int, bool]:
+    """'3' -> 3 rungs keeping ties; '4-strict' -> 4 rungs, exact halving; 'screen+3' -> screened, then '3'."""
+    name = arm.split("+")[-1]
+    return int(name.split("-")[0]), not name.endswith("-strict")
+
+
+def across_seeds(per_seed: list[dict[str, Any]], arms: Sequence[str]) -> dict[str, Any]:
+    """Full training's best candidate over all loop seeds, the candidates it cannot tell from that one, and
+    how often each halving arm picks (and keeps among its finalists) one of those.
+
+    One seed's full-training winner is itself a draw: where several rewards reach the same success, it is
+    decided by the metric's last decimals and changes with the seed. Over the seeds, a candidate is as good
+    as the best one when its mean success and mean metric are both within TIE_Z standard errors (of the
+    seed means) of the best's; a candidate that crashed or was not evaluated on any seed never is.
+    """
+    from reward_coder.selection import LOWEST, TIE_Z
+
+    n = len(per_seed)
+    stats: dict[str, dict[str, Any]] = {}
+    for cid in per_seed[0]["full"]["metric"]:
+        success = [entry["full"]["success"].get(cid) for entry in per_seed]
+        metric = [entry["full"]["metric"].get(cid) for entry in per_seed]
+        valid = all(v is not None and v >= 0 for v in success) and all(v is not None and v > LOWEST for v in metric)
+        row: dict[str, Any] = {"valid": valid}
+        if valid:
+            for name, values in (("success", success), ("metric", metric)):
+                row[f"{name}_mean"] = statistics.mean(values)
+                row[f"{name}_se"] = math.sqrt(statistics.variance(values) / n) if n > 1 else 0.0
+        stats[cid] = row
+    valid_ids = [cid for cid, row in stats.items() if row["valid"]]
+    if not valid_ids:
+        return {"seeds": n, "best": None, "as_good_as_best": [], "candidates": stats, "by_arm": {}}
+    best = max(valid_ids, key=lambda cid: (stats[cid]["success_mean"], stats[cid]["metric_mean"]))
+
+    def close(a: str, b: str, name: str) -> bool:
+        spread = math.hypot(stats[a][f"{name}_se"], stats[b][f"{name}_se"])
+        return abs(stats[a][f"{name}_mean"] - stats[b][f"{name}_mean"]) <= TIE_Z * spread
+
+    as_good = [cid for cid in valid_ids if cid == best or (close(cid, best, "success") and close(cid, best, "metric"))]
+    by_arm = {}
+    for arm in arms:
+        runs = [entry["halving"][arm] for entry in per_seed]
+        by_arm[arm] = {
+            "picks_best": sum(run["winner"] == best for run in runs),
+            "picks_as_good": sum(run["winner"] in as_good for run in runs),
+            "finalists_hold_as_good": sum(any(f in as_good for f in run.get("finalists", [])) for run in runs),
+        }
+    return {"seeds": n, "best": best, "as_good_as_best": as_good, "candidates": stats, "by_arm": by_arm}
+
+
 def halving_section(settings: PerfSettings, out: Path, say: Callable[[str], None]) -> dict[str, Any]:
     """Per loop seed: every candidate trained to the full budget (the reference winner), then successive
     halving from scratch with the same seed, once per rung count compared."""
@@ -259,7 +313,7 @@ def halving_section(settings: PerfSettings, out: Path, say: Callable[[str], None
     executor = LocalExecutor(settings.workers)
     spare = (os.cpu_count() or 1) >= 2 * min(settings.workers, len(candidates))
     per_seed = []
-    arms = [str(rungs) for rungs in settings.halving_rungs]
+    arms = [str(rungs) for rungs in settings.halving_rungs] + [f"{rungs}-strict" for rungs in settings.halving_strict]
     screened: dict[str, Any] | None = None
     if settings.halving_screened:
         screened = _screen_standins(settings, task, candidates)
@@ -287,16 +341,18 @@ def halving_section(settings: PerfSettings, out: Path, say: Callable[[str], None
                     "ranking": ranked, "tied_with_winner": tied_with_winner, "steps": full_steps, "seconds": full_s,
                     "keys": {cid: describe_key(selection_key(o, task.success)) for cid, o in full.items()},
                     "success": {cid: o.success_rate for cid, o in full.items()},
+                    "metric": {cid: selection_key(o, task.success)[1] for cid, o in full.items()},
                 }, "halving": {}}
             say(f"halving: seed {loop_seed}: full training picks {ranked[0]} ({quality[ranked[0]]}) after "
                 f"{full_steps:,} steps")
             for arm in arms:
-                rungs = int(arm.split("+")[-1])
+                rungs, keep_ties = _arm_plan(arm)
                 kept = set(screened["kept"]) if arm.startswith("screen+") and screened else {c.id for c in candidates}
                 arm_jobs = [job for job in jobs if job.candidate_id in kept]
                 plan = HalvingPlan.make(settings.halving_timesteps, len(arm_jobs), rungs=rungs, granularity=granularity)
+                plan = replace(plan, keep_ties=keep_ties)
                 plain = entry["halving"].get(str(rungs))
-                if arm != str(rungs) and plain is not None and len(arm_jobs) == len(jobs):
+                if arm.startswith("screen+") and plain is not None and len(arm_jobs) == len(jobs):
                     # screening kept every candidate: the same jobs, plan and seed as the plain arm, so its run
                     entry["halving"][arm] = {**plain, "same_as": str(rungs)}
                     continue
@@ -309,7 +365,10 @@ def halving_section(settings: PerfSettings, out: Path, say: Callable[[str], None
                 winner = finished[0] if finished else None
                 steps = sum(o.timesteps for o in latest.values())
                 entry["halving"][arm] = {
-                    "candidates": len(arm_jobs),
+                    "candidates": len(arm_jobs), "keep_ties": keep_ties,
+                    # the loop retrains its best `finalists` on fresh seeds and chooses among them there
+                    "finalists": finished[:settings.finalists],
+                    "finalists_hold_winner": ranked[0] in finished[:settings.finalists],
                     "budgets": list(plan.budgets), "winner": winner, "winner_quality": quality.get(winner or "", None),
                     "same_winner": winner == ranked[0], "steps": steps, "steps_fraction": steps / full_steps,
                     "tied_winner": winner in tied_with_winner,
@@ -322,10 +381,13 @@ def halving_section(settings: PerfSettings, out: Path, say: Callable[[str], None
             per_seed.append(entry)
     finally:
         executor.close()
+    pooled = across_seeds(per_seed, arms)
     summary = {}
     for arm in arms:
         runs = [entry["halving"][arm] for entry in per_seed]
         same = sum(run["same_winner"] for run in runs)
+        over = pooled["by_arm"].get(arm, {})
+        held = sum(run["finalists_hold_winner"] for run in runs)
         as_good = sum(run["same_winner"] or run.get("tied_winner", False) for run in runs)
         fraction = statistics.mean(run["steps_fraction"] for run in runs)
         summary[arm] = {
@@ -335,18 +397,27 @@ def halving_section(settings: PerfSettings, out: Path, say: Callable[[str], None
             "good_winner": f"{sum(run['winner_quality'] == 'good' for run in runs)}/{len(runs)}",
             "met": _met(fraction, same == len(runs) and fraction <= 0.40),
             "met_up_to_ties": _met(fraction, as_good == len(runs) and fraction <= 0.40),
+            "finalists_hold_winner": f"{held}/{len(runs)}", "finalists_hold_winner_count": held,
+            "picks_as_good_over_seeds": f"{over.get('picks_as_good', 0)}/{len(runs)}",
+            "picks_as_good_over_seeds_count": over.get("picks_as_good", 0),
+            "finalists_hold_as_good_over_seeds": f"{over.get('finalists_hold_as_good', 0)}/{len(runs)}",
+            "met_over_seeds": _met(fraction, over.get("picks_as_good", 0) == len(runs) and fraction <= 0.40),
         }
     default = summary[str(settings.halving_rungs[0])]
     return {
         "candidates": [{"id": c.id, "quality": c.quality, "why": c.why} for c in candidates],
         "timesteps": settings.halving_timesteps, "loop_seeds": list(settings.loop_seeds),
-        "per_seed": per_seed, "by_rungs": summary, "target": TARGETS["halving"],
+        "per_seed": per_seed, "by_rungs": summary, "target": TARGETS["halving"], "over_seeds": pooled,
         "screened": screened,
         "met": default["met"],
         "note": (f"'met' is for {settings.halving_rungs[0]} rungs, the loop's default plan, on all candidates; the "
                  "others are shown beside it. 'same winner' is the exact pick of full training; 'same or tied' also "
                  "counts a pick full training could not tell from its own (same success rate, metric within two "
-                 "standard errors of the evaluation episodes), shown as a second figure, never instead of the first. 'screen+N' screens first on labelled episodes of scripted policies "
+                 "standard errors of the evaluation episodes), shown as a second figure, never instead of the first. 'over seeds' "
+                 "judges each pick against full training over all loop seeds: as good as its best candidate when mean "
+                 "success and mean metric are within two standard errors of the seed means; 'finalists hold' asks "
+                 "whether the loop's finalists (halving's best few, retrained on fresh seeds) include full training's "
+                 "pick. '<N>-strict' halves exactly, without keeping ties. 'screen+N' screens first on labelled episodes of scripted policies "
                  "(what the loop does once an iteration has stored rollouts; the first iteration has none) and "
                  "halves the candidates it keeps; its fraction is of full training of all candidates."),
     }
@@ -511,8 +582,12 @@ def headline(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         elif name == "halving":
             parts = [f"{rungs} rungs: same winner {v['same_winner']} seeds (same or tied "
                      f"{v.get('same_or_tied_winner', '?')}), {100 * v['steps_fraction_mean']:.0f}% of "
-                     f"the steps, good winner {v['good_winner']}" for rungs, v in s["by_rungs"].items()]
-            text = "; ".join(parts)
+                     f"the steps, good winner {v['good_winner']}, finalists hold full's pick "
+                     f"{v.get('finalists_hold_winner', '?')}, as good as full's best over seeds "
+                     f"{v.get('picks_as_good_over_seeds', '?')}" for rungs, v in s["by_rungs"].items()]
+            best = (s.get("over_seeds") or {}).get("best")
+            text = "; ".join(parts) + (f" (full training's best over the seeds: {best}, as good: "
+                                       f"{', '.join(s['over_seeds']['as_good_as_best'])})" if best else "")
         elif name == "shared_replay":
             def rates(side: str) -> str:
                 return "/".join("crashed" if v is None else f"{v:.2f}" for v in s[side]["winner_success"])
