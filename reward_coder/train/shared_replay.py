@@ -15,8 +15,16 @@ only its column is recomputed.
 
 Not covered (callers fall back to separate runs, see `shared_replay_problem`): rewards with per-episode
 `memory` (a relabel cannot replay it), VecNormalize (per-candidate reward statistics), gSDE, and
-train_freq in episodes. No resume: an interrupted shared run starts again; each candidate's final model
-is still checkpointed in its own folder.
+train_freq in episodes.
+
+Resume: a SharedJob with an out_dir checkpoints the whole shared run there after every evaluation
+(`<out_dir>/checkpoints/step-N/`: each learner's model and optimizer, the shared buffer up to its fill
+with every reward column and the named fields, the loop's counters, curves, term logs and RNG streams),
+whole or detectably broken like a single candidate's (reward_coder.train.checkpoint). A rerun picks up
+from the newest whole one if it was made for the same candidates and code; the episode that was running
+is cut there (its stored transitions keep their own next observations, so nothing is mislabelled) and
+the envs start new ones. Each candidate's final model is also checkpointed in its own folder, and with
+`tensorboard` its losses and evaluations go to `<its folder>/tb/shared_1`.
 """
 
 from __future__ import annotations
@@ -158,6 +166,58 @@ class SharedJob:
         return [replace(job, out_dir=str(Path(self.out_dir) / Path(job.out_dir).name)) for job in self.jobs]
 
 
+SHARED_BUFFER = "shared_buffer.npz"
+SHARED_STATE = "shared_state.pkl"
+_BUFFER_ARRAYS = ("observations", "next_observations", "actions", "dones", "timeouts")
+
+
+def _model_file(k: int) -> str:
+    return f"model-{k}.zip"
+
+
+def _fingerprint(jobs: Sequence[TrainJob]) -> list[list[str]]:
+    """What a shared checkpoint was made for: each candidate's id and the hash of its code, in order."""
+    import hashlib
+
+    return [[job.candidate_id, hashlib.sha256((job.code or "").encode()).hexdigest()] for job in jobs]
+
+
+def _save_buffer(replay: SharedReplay, path: Path) -> None:
+    size = replay.size
+    arrays = {f"buffer_{name}": getattr(replay.primary, name)[:size] for name in _BUFFER_ARRAYS}
+    arrays["rewards"] = replay.rewards[:size]
+    if replay.env_actions is not None:
+        arrays["env_actions"] = replay.env_actions[:size]
+    for name in replay.field_names:
+        if name in replay.state:
+            arrays[f"state_{name}"] = replay.state[name][:size]
+            arrays[f"next_state_{name}"] = replay.next_state[name][:size]
+    arrays["counters"] = np.array([int(replay.primary.pos), int(replay.primary.full), replay.inserted], np.int64)
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def _load_buffer(replay: SharedReplay, path: Path) -> None:
+    with np.load(path) as data:
+        pos, full, inserted = (int(v) for v in data["counters"])
+        size = replay.primary.buffer_size if full else pos
+        for name in _BUFFER_ARRAYS:
+            getattr(replay.primary, name)[:size] = data[f"buffer_{name}"]
+        replay.rewards[:size] = data["rewards"]
+        if "env_actions" in data:
+            actions = data["env_actions"]
+            replay.env_actions = np.zeros((replay.rewards.shape[0], *actions.shape[1:]), actions.dtype)
+            replay.env_actions[:size] = actions
+            for name in replay.field_names:
+                for store, prefix in ((replay.state, "state_"), (replay.next_state, "next_state_")):
+                    values = data[f"{prefix}{name}"]
+                    store[name] = np.zeros((replay.rewards.shape[0], *values.shape[1:]), values.dtype)
+                    store[name][:size] = values
+    replay.inserted = inserted
+    for model in replay.models:
+        model.replay_buffer.pos, model.replay_buffer.full = pos, bool(full)
+
+
 def _updates_of(model) -> int:
     return int(getattr(model, "_n_updates", 0))
 
@@ -178,8 +238,13 @@ def train_shared(shared: SharedJob | Sequence[TrainJob],
     from reward_coder.reward.fields import fields_used
     from reward_coder.reward.terms import TermLog
     from reward_coder.sandbox import RewardFailure
-    from reward_coder.train.checkpoint import save_checkpoint
+    from reward_coder.train.checkpoint import latest_checkpoint, save_checkpoint
+    from reward_coder.train.tb_callback import log_evaluation
     from reward_coder.train.sb3 import (
+        RNG_FILE,
+        _has_tensorboard,
+        _read_pickle,
+        _write_pickle,
         MODEL_FILE,
         _algorithm_class,
         _evaluate,
@@ -194,6 +259,7 @@ def train_shared(shared: SharedJob | Sequence[TrainJob],
     )
 
     jobs = shared.placed_jobs() if isinstance(shared, SharedJob) else list(shared)
+    home = Path(shared.out_dir) if isinstance(shared, SharedJob) and shared.out_dir else None
     problem = shared_replay_problem(jobs)
     if problem:
         raise ValueError(f"cannot share a replay buffer: {problem}")
@@ -211,6 +277,16 @@ def train_shared(shared: SharedJob | Sequence[TrainJob],
     term_logs = [TermLog() for _ in jobs]
     venv = None
     outcomes: list[TrainOutcome | None] = [None] * K
+    notes: list[str] = []
+    checkpoint = None
+    if home is not None:
+        checkpoint, broken = latest_checkpoint(home)
+        notes.extend(broken)
+        if checkpoint is not None and checkpoint.extra.get("candidates") != _fingerprint(jobs):
+            notes.append(f"{checkpoint.folder.name} was made for other candidates or code: trained from the start")
+            checkpoint = None
+        elif checkpoint is not None:
+            notes.append(f"continued from {checkpoint.folder.name}")
     try:
         for k, job in enumerate(jobs):
             Path(job.out_dir).mkdir(parents=True, exist_ok=True)
@@ -221,24 +297,56 @@ def train_shared(shared: SharedJob | Sequence[TrainJob],
         algo = _algorithm_class(first.algorithm)
         policy_kind = policy_name(venv.observation_space)
         device, device_reason = choose_device(first.device, policy_kind, "policy", first.hyperparameters)
-        models = [algo(policy_kind, venv, seed=job.seed, device=device, verbose=0,
-                       **model_kwargs(job.hyperparameters)) for job in jobs]
-        for model in models:
-            model.set_logger(configure(None, []))
+        if checkpoint is not None:
+            models = [algo.load(checkpoint.path(_model_file(k)), env=venv, device=device) for k in range(K)]
+        else:
+            models = [algo(policy_kind, venv, seed=job.seed, device=device, verbose=0,
+                           **model_kwargs(job.hyperparameters)) for job in jobs]
+        tensorboard = [bool(job.tensorboard) and _has_tensorboard() for job in jobs]
+        for k, model in enumerate(models):
+            model.set_logger(configure(str(Path(jobs[k].out_dir) / "tb" / "shared_1"), ["tensorboard"])
+                             if tensorboard[k] else configure(None, []))
         replay = SharedReplay(models, union)
         n_envs = first.n_envs
         learning_starts = models[0].learning_starts
         frequency = int(models[0].train_freq.frequency)
         gradient_steps = models[0].gradient_steps
         updates_per_train = gradient_steps if gradient_steps >= 0 else frequency * n_envs
-        venv.seed(first.seed)
-        obs = venv.reset()
-        probes = [info.get("rc_probe", {}) for info in venv.reset_infos]
-        state = adapter.fields(np.asarray(obs), probes)
         alive = list(range(K))
         episodes_started = n_envs
-        actor = np.arange(n_envs) % K  # which learner drives each env's current episode
         timesteps, vec_steps, next_eval = 0, 0, first.eval_every
+        returns = np.zeros((n_envs, K))
+        native_returns = np.zeros(n_envs)
+        window: list[list[tuple[float, float]]] = [[] for _ in jobs]  # (candidate, native) returns of driven episodes
+        if checkpoint is not None:
+            _load_buffer(replay, checkpoint.path(SHARED_BUFFER))
+            saved = _read_pickle(checkpoint.path(SHARED_STATE))
+            timesteps, vec_steps, next_eval = saved["timesteps"], saved["vec_steps"], saved["next_eval"]
+            episodes_started, alive, failed = saved["episodes_started"], saved["alive"], saved["failed"]
+            curves, term_logs, window = saved["curves"], saved["term_logs"], saved["window"]
+            venv.seed(first.seed + timesteps)  # new episodes, not rung 0's start states again
+        else:
+            venv.seed(first.seed)
+        obs = venv.reset()
+        if checkpoint is not None and checkpoint.has(RNG_FILE):
+            _restore_shared_rng(_read_pickle(checkpoint.path(RNG_FILE)), models[0])
+        probes = [info.get("rc_probe", {}) for info in venv.reset_infos]
+        state = adapter.fields(np.asarray(obs), probes)
+        actor = np.array([alive[(episodes_started - n_envs + i) % len(alive)] if alive else 0 for i in range(n_envs)])
+        """Which learner drives each env's current episode."""
+
+        def save_shared() -> None:
+            writers: dict[str, Callable[[Path], None]] = {
+                _model_file(k): (lambda path, m=models[k]: m.save(path)) for k in range(K)}
+            writers[SHARED_BUFFER] = lambda path: _save_buffer(replay, path)
+            writers[SHARED_STATE] = _write_pickle({
+                "timesteps": timesteps, "vec_steps": vec_steps, "next_eval": next_eval,
+                "episodes_started": episodes_started, "alive": list(alive), "failed": dict(failed),
+                "curves": curves, "term_logs": term_logs, "window": window})
+            writers[RNG_FILE] = _write_pickle(_shared_rng(models[0]))
+            save_checkpoint(home, timesteps, writers, extra={"candidates": _fingerprint(jobs)})
+            for k, job in enumerate(jobs):
+                _save_curve(Path(job.out_dir), curves[k])
         total = first.total_timesteps
         action_space = models[0].action_space
         discrete = bool(card.action.discrete)
@@ -277,7 +385,7 @@ def train_shared(shared: SharedJob | Sequence[TrainJob],
             if noise is not None and not discrete:  # as SB3's _sample_action: warm-up actions get noise too
                 buffer_action = np.clip(buffer_action + noise(), -1, 1)
                 env_action = models[0].policy.unscale_action(buffer_action)
-            new_obs, _native, dones, infos = venv.step(env_action)
+            new_obs, native, dones, infos = venv.step(env_action)
             reset_infos = venv.reset_infos if dones.any() else ()
             next_state, state_after = fields_from_vec_step(adapter, np.asarray(new_obs), infos, dones, reset_infos)
             reward_action = (np.asarray(env_action).astype(np.int64).reshape(n_envs) if discrete
@@ -292,12 +400,17 @@ def train_shared(shared: SharedJob | Sequence[TrainJob],
                     continue
                 columns[:, k] = reward
                 term_logs[k].add(reward, terms)
+            returns += columns
+            native_returns += np.asarray(native, np.float64).reshape(n_envs)
             next_obs = np.array(new_obs, copy=True)
             for i in np.flatnonzero(dones):
                 if infos[i].get("terminal_observation") is not None:
                     next_obs[i] = infos[i]["terminal_observation"]
             replay.add(np.asarray(obs), next_obs, buffer_action, reward_action, dones, infos, state, next_state, columns)
             for i in np.flatnonzero(dones):  # the env's next episode goes to the next learner in turn
+                driver = int(actor[i])
+                window[driver] = (window[driver] + [(float(returns[i, driver]), float(native_returns[i]))])[-100:]
+                returns[i], native_returns[i] = 0.0, 0.0
                 actor[i] = alive[episodes_started % len(alive)] if alive else 0
                 episodes_started += 1
             obs, state = new_obs, state_after
@@ -318,8 +431,15 @@ def train_shared(shared: SharedJob | Sequence[TrainJob],
                         fail(k, failure, f" (evaluating the policy after {timesteps} training steps)")
                         continue
                     curves[k].append(curve_point(timesteps, evaluation, time.monotonic() - started))
+                    if tensorboard[k]:
+                        if window[k]:
+                            models[k].logger.record("rollout/candidate_return_mean", float(np.mean([r for r, _ in window[k]])))
+                            models[k].logger.record("rollout/native_return_mean", float(np.mean([n for _, n in window[k]])))
+                        log_evaluation(models[k], curves[k][-1])
                     if on_progress is not None:
                         on_progress(jobs[k].candidate_id, curves[k][-1])
+                if home is not None and timesteps < total and alive:
+                    save_shared()
         wall = time.monotonic() - started
         for k, job in enumerate(jobs):
             if k in failed:
@@ -342,7 +462,7 @@ def train_shared(shared: SharedJob | Sequence[TrainJob],
                 checkpoint=str(checkpoint.path(MODEL_FILE)), wall_s=wall, steps_per_s=timesteps / max(wall, 1e-9),
                 device=str(models[k].device), device_reason=device_reason, seed=job.seed, eval_seed=final_seed,
                 notes=(f"shared replay: {timesteps} env steps shared by {K} candidates "
-                       f"(this one drove about 1/{K}); {_updates_of(models[k])} gradient updates",),
+                       f"(this one drove about 1/{K}); {_updates_of(models[k])} gradient updates", *notes),
             )
         return [o for o in outcomes if o is not None]
     except Exception as err:  # noqa: BLE001 - a crash of the shared run fails every unfinished candidate alone
@@ -370,6 +490,27 @@ def train_shared(shared: SharedJob | Sequence[TrainJob],
         for fn in rewards_fns:
             if fn is not None:
                 fn.close()
+
+
+def _shared_rng(model) -> dict[str, Any]:
+    import random
+
+    import torch
+
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+            "action_space": model.action_space.np_random.bit_generator.state}
+
+
+def _restore_shared_rng(state: dict[str, Any], model) -> None:
+    """The streams as they were at the checkpoint (SB3's load() reseeds them with the job's seed)."""
+    import random
+
+    import torch
+
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    model.action_space.np_random.bit_generator.state = state["action_space"]
 
 
 def gradient_updates(outcome: TrainOutcome) -> int | None:

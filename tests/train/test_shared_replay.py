@@ -246,3 +246,75 @@ def test_the_loop_with_shared_replay_trains_every_candidate_from_one_buffer(tmp_
         outcome = store.read_json(f"iterations/0/outcomes/{cid}.rung0.json")
         assert outcome["timesteps"] == 40 and "shared replay" in outcome["notes"][0]
     assert "shared_replay_skipped" not in events
+
+
+class _Interrupted(Exception):
+    """Stands for the process dying between two evaluations."""
+
+
+def _shared(tmp_path, total: int = 120, code_b: str = DOWN, **changes):
+    from reward_coder.train.shared_replay import SharedJob
+
+    jobs = (_job(tmp_path / "training", "a", UP, total_timesteps=total, eval_every=40, **changes),
+            _job(tmp_path / "training", "b", code_b, total_timesteps=total, eval_every=40, **changes))
+    return SharedJob(jobs, str(tmp_path / "training"))
+
+
+def test_an_interrupted_shared_run_continues_from_its_last_checkpoint_with_the_same_updates(tmp_path):
+    from reward_coder.train.checkpoint import latest_checkpoint
+    from reward_coder.train.shared_replay import gradient_updates
+
+    reference = train_shared(_shared(tmp_path / "whole"))
+    seen = []
+
+    def die_at_80(cid, point):
+        seen.append((cid, point.timesteps))
+        if point.timesteps >= 80:
+            raise _Interrupted("killed")
+
+    crashed = train_shared(_shared(tmp_path / "cut"), on_progress=die_at_80)
+    assert {o.status for o in crashed} == {"crashed"}
+    checkpoint, _ = latest_checkpoint(tmp_path / "cut" / "training")
+    assert checkpoint is not None and checkpoint.timesteps == 40  # saved after the evaluation at 40, not at 80
+    assert (tmp_path / "cut" / "training" / "a" / "curve.json").exists()
+
+    resumed = train_shared(_shared(tmp_path / "cut"))
+    for before, after in zip(reference, resumed):
+        assert after.status == "ok" and after.timesteps == 120
+        assert any("continued from step-000000000040" in note for note in after.notes)
+        assert [p.timesteps for p in after.curve] == [40, 80, 120]  # the point at 40 came from the checkpoint
+        assert gradient_updates(after) == gradient_updates(before)  # the same updates as a run never cut
+    assert ("a", 40) in seen and ("a", 80) in seen
+
+
+def test_a_shared_checkpoint_of_other_code_is_not_resumed_and_a_torn_one_falls_back(tmp_path):
+    from reward_coder.train.checkpoint import latest_checkpoint
+
+    train_shared(_shared(tmp_path, total=120))
+    home = tmp_path / "training"
+    newest, _ = latest_checkpoint(home)
+    assert newest.timesteps == 80  # after the evaluations at 40 and 80; none at the end (outcomes are stored then)
+    changed = train_shared(_shared(tmp_path, total=160, code_b=DOWN.replace("-next_state", "-2 * next_state")))
+    assert all(o.status == "ok" and o.timesteps == 160 for o in changed)
+    assert any("other candidates or code" in note for note in changed[0].notes)
+
+    (newest := latest_checkpoint(home)[0]).path("shared_buffer.npz").write_bytes(b"torn")
+    again = train_shared(_shared(tmp_path, total=160, code_b=DOWN.replace("-next_state", "-2 * next_state")))
+    notes = " ".join(again[0].notes)
+    assert "does not match its hash" in notes and "continued from step-" in notes
+    assert f"step-{newest.timesteps:012d}" not in notes.split("continued from")[1]
+
+
+def test_shared_training_writes_each_candidates_losses_and_evaluations_to_its_tensorboard_folder(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    outcomes = train_shared(_shared(tmp_path, total=80, tensorboard=True))
+    assert [o.status for o in outcomes] == ["ok", "ok"]
+    for cid in ("a", "b"):
+        folder = tmp_path / "training" / cid / "tb" / "shared_1"
+        events = EventAccumulator(str(folder))
+        events.Reload()
+        tags = set(events.Tags()["scalars"])
+        assert {"eval/success_rate", "eval/metric", "train/actor_loss", "rollout/candidate_return_mean"} <= tags, tags
+        assert [e.step for e in events.Scalars("eval/success_rate")] == [40, 80]
