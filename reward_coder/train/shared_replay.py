@@ -86,7 +86,8 @@ class SharedReplay:
             buffer = model.replay_buffer
             if k:
                 for name in ("observations", "next_observations", "actions", "dones", "timeouts"):
-                    setattr(buffer, name, getattr(primary, name))
+                    if hasattr(primary, name):  # optimize_memory_usage: no next_observations
+                        setattr(buffer, name, getattr(primary, name))
             buffer.rewards = self.rewards[:, :, k]  # a view: sampling reads column k
         self.field_names = tuple(field_names)
         self.state: dict[str, np.ndarray] = {}
@@ -184,7 +185,9 @@ def _fingerprint(jobs: Sequence[TrainJob]) -> list[list[str]]:
 
 def _save_buffer(replay: SharedReplay, path: Path) -> None:
     size = replay.size
-    arrays = {f"buffer_{name}": getattr(replay.primary, name)[:size] for name in _BUFFER_ARRAYS}
+    # optimize_memory_usage keeps no next_observations (None): only the arrays the buffer has
+    arrays = {f"buffer_{name}": getattr(replay.primary, name)[:size] for name in _BUFFER_ARRAYS
+              if getattr(replay.primary, name, None) is not None}
     arrays["rewards"] = replay.rewards[:size]
     if replay.env_actions is not None:
         arrays["env_actions"] = replay.env_actions[:size]
@@ -202,7 +205,8 @@ def _load_buffer(replay: SharedReplay, path: Path) -> None:
         pos, full, inserted = (int(v) for v in data["counters"])
         size = replay.primary.buffer_size if full else pos
         for name in _BUFFER_ARRAYS:
-            getattr(replay.primary, name)[:size] = data[f"buffer_{name}"]
+            if f"buffer_{name}" in data:
+                getattr(replay.primary, name)[:size] = data[f"buffer_{name}"]
         replay.rewards[:size] = data["rewards"]
         if "env_actions" in data:
             actions = data["env_actions"]

@@ -318,3 +318,11 @@ def test_shared_training_writes_each_candidates_losses_and_evaluations_to_its_te
         tags = set(events.Tags()["scalars"])
         assert {"eval/success_rate", "eval/metric", "train/actor_loss", "rollout/candidate_return_mean"} <= tags, tags
         assert [e.step for e in events.Scalars("eval/success_rate")] == [40, 80]
+
+
+def test_a_memory_optimized_buffer_without_next_observations_is_checkpointed_and_resumed(tmp_path):
+    tiny = {**TINY, "optimize_memory_usage": True, "replay_buffer_kwargs": {"handle_timeout_termination": False}}
+    first = train_shared(_shared(tmp_path, total=80, hyperparameters=tiny))
+    assert [o.status for o in first] == ["ok", "ok"], [o.failure for o in first]
+    again = train_shared(_shared(tmp_path, total=120, hyperparameters=tiny))
+    assert [o.status for o in again] == ["ok", "ok"] and any("continued from" in n for n in again[0].notes)
