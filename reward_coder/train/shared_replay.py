@@ -71,6 +71,10 @@ def shared_replay_problem(jobs: Sequence[TrainJob]) -> str | None:
     return None
 
 
+_BUFFER_ARRAYS = ("observations", "next_observations", "actions", "dones", "timeouts")
+"""The SB3 buffer arrays every learner shares with the first (its rewards are a column of their own)."""
+
+
 class SharedReplay:
     """One replay store: SB3 buffers of K learners sharing obs/action/done arrays, a reward column each,
     and the named fields of every transition (for relabelling)."""
@@ -85,7 +89,7 @@ class SharedReplay:
         for k, model in enumerate(self.models):
             buffer = model.replay_buffer
             if k:
-                for name in ("observations", "next_observations", "actions", "dones", "timeouts"):
+                for name in _BUFFER_ARRAYS:
                     if hasattr(primary, name):  # optimize_memory_usage: no next_observations
                         setattr(buffer, name, getattr(primary, name))
             buffer.rewards = self.rewards[:, :, k]  # a view: sampling reads column k
@@ -169,7 +173,6 @@ class SharedJob:
 
 SHARED_BUFFER = "shared_buffer.npz"
 SHARED_STATE = "shared_state.pkl"
-_BUFFER_ARRAYS = ("observations", "next_observations", "actions", "dones", "timeouts")
 
 
 def _model_file(k: int) -> str:
