@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -26,6 +27,29 @@ def test_the_standin_set_has_known_quality_and_every_file_is_a_valid_reward(card
     for c in candidates:
         reward, terms = InProcessReward(c.code, card.field_names())(batch.state, batch.action, batch.next_state)
         assert reward.shape == (len(batch.action),) and terms, c.id
+
+
+def test_extra_standins_join_only_when_named_in_the_order_given_and_are_valid_rewards():
+    from reward_coder.envs import get_card, sample_transitions
+    from reward_coder.reward.compile import InProcessReward
+
+    default = [c.id for c in standin_candidates()]
+    assert "10-energy" not in default and len(default) == 8
+    one_good = ("1-shaped", "5-hanging", "6-constant", "7-spin", "8-still", "9-heavy-effort", "10-energy", "11-damped")
+    chosen = standin_candidates(ids=one_good)
+    assert tuple(c.id for c in chosen) == one_good
+    assert [c.quality for c in chosen].count("good") == 1 and "unknown" not in [c.quality for c in chosen]
+    card = get_card("pendulum")
+    batch = sample_transitions(card, n_envs=4, n_steps=2, seed=0, policies=("random",))
+    for c in chosen[5:]:
+        reward, terms = InProcessReward(c.code, card.field_names())(batch.state, batch.action, batch.next_state)
+        assert reward.shape == (len(batch.action),) and np.all(np.isfinite(reward)) and terms, c.id
+    with pytest.raises(FileNotFoundError, match="unknown 12-nope; known: 1-shaped"):
+        standin_candidates(ids=("1-shaped", "12-nope"))
+    with pytest.raises(FileNotFoundError, match="each id once"):
+        standin_candidates(ids=("1-shaped", "1-shaped"))
+    settings = PerfSettings(candidate_ids=one_good[:3])
+    assert [c.id for c in perf.chosen_candidates(settings)] == list(one_good[:3])
 
 
 def test_parallel_and_halving_sections_are_measured_and_their_ratios_follow_from_the_figures(tmp_path):
@@ -115,7 +139,7 @@ def test_another_task_trains_its_own_standins_with_its_cards_budget_and_refuses_
     settings = perf.for_task(PerfSettings(sections=("parallel", "halving")), "cartpole/balance")
     assert settings.task == "cartpole/balance" and settings.halving_timesteps == 100_000
     assert not settings.halving_screened  # no scripted policies of known outcome to screen on
-    assert {c.id for c in perf._candidates(settings)} >= {"1-alive", "5-dying"}
+    assert {c.id for c in perf.chosen_candidates(settings)} >= {"1-alive", "5-dying"}
     with pytest.raises(ValueError, match="screening run on pendulum/swing-up only"):
         perf.for_task(PerfSettings(sections=("halving", "screening")), "cartpole/balance")
     result = CliRunner().invoke(app, ["bench", "perf", "--task", "acrobot/swing-up", "--sections", "halving",
@@ -127,6 +151,10 @@ def test_another_task_trains_its_own_standins_with_its_cards_budget_and_refuses_
 def test_the_cli_rejects_unknown_sections_before_measuring(tmp_path):
     result = CliRunner().invoke(app, ["bench", "perf", "--sections", "overhead,warp", "--out", str(tmp_path / "p")])
     assert result.exit_code != 0 and "--sections: unknown warp" in " ".join(result.output.split())
+    assert not (tmp_path / "p").exists()
+    result = CliRunner().invoke(app, ["bench", "perf", "--sections", "halving", "--candidates", "1-shaped,warp",
+                                      "--out", str(tmp_path / "p")])
+    assert result.exit_code != 0 and "unknown warp; known: 1-shaped" in " ".join(result.output.split())
     assert not (tmp_path / "p").exists()
 
 

@@ -55,22 +55,36 @@ class StandinCandidate:
     code: str
 
 
-def standin_candidates(prefix: str = "perf-pendulum-") -> list[StandinCandidate]:
-    """The fixed candidate set, read from the packaged stand-in files (quality from their header)."""
+def standin_candidates(prefix: str = "perf-pendulum-", ids: Sequence[str] | None = None) -> list[StandinCandidate]:
+    """The fixed candidate set, read from the packaged stand-in files (quality from their header).
+
+    Without ids: the default set, every file but those whose header says `# Set: extra`. With ids: exactly
+    those candidates, extras included, in the order given (an unknown id is an error naming the known ones).
+    """
     from reward_coder.bench.suite import SUITES_DIR
 
-    found = []
+    found, extra = [], set()
     for path in sorted((Path(SUITES_DIR) / "rewards").glob(f"{prefix}*.handwritten-standin.py")):
         code = path.read_text()
+        cid = path.name.removeprefix(prefix).split(".")[0]
         quality, why = "unknown", ""
         for line in code.splitlines():
             if line.startswith("# Quality:"):
                 label, _, why = line.removeprefix("# Quality:").strip().partition(".")
                 quality, why = label.strip(), why.strip()
-        found.append(StandinCandidate(path.name.removeprefix(prefix).split(".")[0], quality, why, code))
+            elif line.startswith("# Set:") and line.removeprefix("# Set:").strip().startswith("extra"):
+                extra.add(cid)
+        found.append(StandinCandidate(cid, quality, why, code))
     if not found:
         raise FileNotFoundError(f"no stand-in candidates {prefix}*.handwritten-standin.py")
-    return found
+    if ids is None:
+        return [c for c in found if c.id not in extra]
+    by_id = {c.id: c for c in found}
+    unknown = [cid for cid in ids if cid not in by_id]
+    if unknown or len(set(ids)) != len(ids) or not ids:
+        problem = f"unknown {', '.join(unknown)}" if unknown else "each id once, at least one"
+        raise FileNotFoundError(f"stand-in candidates {prefix}*: {problem}; known: {', '.join(by_id)}")
+    return [by_id[cid] for cid in ids]
 
 
 @dataclass(frozen=True)
@@ -110,6 +124,9 @@ class PerfSettings:
     eval_episodes: int = 5
     max_candidates: int | None = None
     """Use only the first N stand-in candidates (smoke tests); None: all of them."""
+    candidate_ids: tuple[str, ...] | None = None
+    """The stand-ins to use, by id, extras included (e.g. one good reward among seven that are not, as in a
+    real iteration); None: the default set."""
 
     @classmethod
     def quick(cls, **overrides: Any) -> PerfSettings:
@@ -124,9 +141,9 @@ PENDULUM_ONLY = ("shared_replay", "screening")
 """Sections built on pendulum's scripted policies (screening's labelled episodes) and its SAC settings."""
 
 
-def _candidates(settings: PerfSettings) -> list[StandinCandidate]:
+def chosen_candidates(settings: PerfSettings) -> list[StandinCandidate]:
     """The stand-ins of the settings' task: perf-<card>-*.handwritten-standin.py."""
-    return standin_candidates(f"perf-{settings.task.split('/')[0]}-")[: settings.max_candidates]
+    return standin_candidates(f"perf-{settings.task.split('/')[0]}-", settings.candidate_ids)[: settings.max_candidates]
 
 
 def for_task(settings: PerfSettings, task_key: str, keep_budget: bool = False) -> PerfSettings:
@@ -144,7 +161,7 @@ def for_task(settings: PerfSettings, task_key: str, keep_budget: bool = False) -
                          f"from {', '.join(n for n in SECTIONS if n not in PENDULUM_ONLY)}")
     budget = settings.halving_timesteps if keep_budget else task.total_timesteps
     replaced = replace(settings, task=task.key, halving_timesteps=budget, halving_screened=False)
-    _candidates(replaced)  # no stand-ins for this task: FileNotFoundError now, before anything trains
+    chosen_candidates(replaced)  # no stand-ins for this task: FileNotFoundError now, before anything trains
     return replaced
 
 
@@ -217,7 +234,7 @@ def parallel_section(settings: PerfSettings, out: Path, say: Callable[[str], Non
     from reward_coder.train.executor import LocalExecutor
 
     task = resolve_task(settings.task, None, None)
-    candidates = _candidates(settings)[: settings.parallel_candidates]
+    candidates = chosen_candidates(settings)[: settings.parallel_candidates]
     timings: dict[str, float] = {}
     statuses: dict[str, list[str]] = {}
     for variant, workers in (("serial", 1), ("parallel", settings.workers)):
@@ -306,7 +323,7 @@ def halving_section(settings: PerfSettings, out: Path, say: Callable[[str], None
     from reward_coder.train.sb3 import rollout_size
 
     task = resolve_task(settings.task, None, None)
-    candidates = _candidates(settings)
+    candidates = chosen_candidates(settings)
     quality = {c.id: c.quality for c in candidates}
     card = task.card
     granularity = rollout_size(card.train.algorithm, card.train.n_envs, dict(card.train.hyperparameters))
@@ -444,7 +461,7 @@ def shared_replay_section(settings: PerfSettings, out: Path, say: Callable[[str]
     from reward_coder.train.shared_replay import compare_shared_vs_separate
 
     task = resolve_task(settings.task, None, None)
-    candidates = _varied(_candidates(settings), settings.shared_candidates)
+    candidates = _varied(chosen_candidates(settings), settings.shared_candidates)
     seeds = tuple(settings.shared_seeds) or (settings.seed,)
     say(f"shared replay: {len(candidates)} SAC candidates x {settings.shared_timesteps:,} steps, separate then "
         f"shared, seeds {', '.join(map(str, seeds))}")
@@ -494,7 +511,7 @@ def screening_section(settings: PerfSettings, out: Path, say: Callable[[str], No
     episodes = screening.labelled_episodes(task.card, task.success, screening.pendulum_policies(),
                                            episodes_each=settings.screening_episodes, seed=settings.seed)
     rollout_s = time.perf_counter() - started
-    candidates = _candidates(settings)
+    candidates = chosen_candidates(settings)
     known = [screening.KnownCandidate(c.id, c.code, c.quality if c.quality in ("good", "bad") else "unknown",
                                       settings.halving_timesteps, c.why) for c in candidates]
     measured = screening.measure_screening(known, episodes, task.card.field_names())
@@ -531,7 +548,7 @@ def run_perf(settings: PerfSettings, out: Path, on_progress: Callable[[str], Non
     result: dict[str, Any] = {
         "benchmark": "perf", "settings": asdict(settings), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "candidates": [{"id": c.id, "quality": c.quality, "why": c.why} for c in standin_candidates()],
+        "candidates": [{"id": c.id, "quality": c.quality, "why": c.why} for c in chosen_candidates(settings)],
         "candidates_note": "hand-written stand-in rewards of deliberately known quality, not any model's output",
         "sections": {},
     }

@@ -78,6 +78,10 @@ def bench(
     sections: Annotated[str, typer.Option(help=(
         "perf: comma-separated subset of overhead,parallel,halving,shared_replay,screening."))] = "overhead,parallel,halving,shared_replay,screening",
     quick: Annotated[bool, typer.Option("--quick", help="perf: tiny budgets (a smoke test; its figures mean little).")] = False,
+    candidates: Annotated[Optional[str], typer.Option(help=(
+        "perf: comma-separated stand-in ids to use instead of the task's default set, extras included (e.g. "
+        "1-shaped,5-hanging,6-constant,7-spin,8-still,9-heavy-effort,10-energy,11-damped: one good reward among "
+        "eight)."))] = None,
     algo: AlgoOption = None,
     hyperparams: HyperparamsOption = None,
 ) -> None:
@@ -90,7 +94,7 @@ def bench(
     elif name == "answers":
         _answers(paths or [], task, out, allow_unsandboxed)
     elif name == "perf":
-        _perf(sections, quick, workers, out, task, seeds)
+        _perf(sections, quick, workers, out, task, seeds, candidates)
     elif name == "latent":
         _latent([str(path) for path in paths or []], seeds=seeds, timesteps=timesteps, episode_steps=episode_steps,
                 eval_every=eval_every, eval_episodes=eval_episodes, methods=methods, device=device,
@@ -234,8 +238,9 @@ def _latent(tasks: list[str], *, seeds: str, timesteps: int, episode_steps: int,
                   f"and curves-*.png", highlight=False)
 
 
-def _perf(sections: str, quick: bool, workers: int, out: Path | None, task: str | None, seeds: str) -> None:
-    from reward_coder.bench.perf import SECTIONS, PerfSettings, for_task, headline, run_perf
+def _perf(sections: str, quick: bool, workers: int, out: Path | None, task: str | None, seeds: str,
+          candidates: str | None = None) -> None:
+    from reward_coder.bench.perf import SECTIONS, PerfSettings, chosen_candidates, for_task, headline, run_perf
 
     chosen = tuple(part.strip() for part in sections.split(",") if part.strip())
     unknown = [part for part in chosen if part not in SECTIONS]
@@ -244,11 +249,13 @@ def _perf(sections: str, quick: bool, workers: int, out: Path | None, task: str 
     settings = (PerfSettings.quick if quick else PerfSettings)(sections=chosen, workers=workers or 2)
     if not quick:
         settings = replace(settings, loop_seeds=_int_list(seeds, "--seeds"))
-    if task is not None:
-        try:
-            settings = for_task(settings, task, keep_budget=quick)
-        except (ValueError, FileNotFoundError) as err:
-            raise ConfigError(f"bench perf --task {task}: {err}") from None
+    if candidates is not None:
+        settings = replace(settings, candidate_ids=tuple(part.strip() for part in candidates.split(",") if part.strip()))
+    try:
+        settings = for_task(settings, task, keep_budget=quick) if task is not None else settings
+        chosen_candidates(settings)  # an unknown --candidates id: an error now, before anything trains
+    except (ValueError, FileNotFoundError) as err:
+        raise ConfigError(f"bench perf{f' --task {task}' if task else ''}: {err}") from None
     folder = out or Path("runs") / f"bench__perf__{time.strftime('%Y%m%d-%H%M%S')}"
     err_console.print(f"bench perf: {', '.join(chosen)}{' (quick)' if quick else ''} -> {folder}", highlight=False)
     result = run_perf(settings, folder, on_progress=lambda m: err_console.print(f"[dim]{m}[/]", highlight=False))
