@@ -33,7 +33,7 @@ LOCK_FILE = ".lock"
 """The owner lock of a run or bench folder: flock(2)-held by the one process that writes the folder."""
 
 EXECUTOR_FILE = "executor.json"
-"""Where a run's training jobs run (executor and Ray address), so `resume` and `refine` keep them."""
+"""Where a run's training jobs run (executor, Ray address and storage location), so `resume` and `refine` keep them."""
 EXECUTORS = ("local", "inline", "ray")
 
 
@@ -232,22 +232,25 @@ class RunStore:
 
         return read_json_file(self.root / relative, "run file")
 
-    def read_executor(self) -> tuple[str, str | None]:
-        """The executor and Ray address the run trains with; ('local', None) for a run that recorded none
-        (started by an older version) or whose record is unreadable."""
+    def read_executor(self) -> tuple[str, str | None, str | None]:
+        """The executor, Ray address and Ray storage location the run trains with; ('local', None, None) for a
+        run that recorded none (started by an older version) or whose record is unreadable."""
         if not self.exists(EXECUTOR_FILE):
-            return "local", None
+            return "local", None, None
         try:
             record = self.read_json(EXECUTOR_FILE)
         except ConfigError:
-            return "local", None
+            return "local", None, None
         if not isinstance(record, dict) or record.get("executor") not in EXECUTORS:
-            return "local", None
-        address = record.get("address")
-        return str(record["executor"]), str(address) if isinstance(address, str) and address else None
+            return "local", None, None
+        address, storage = record.get("address"), record.get("storage")
+        return (str(record["executor"]), str(address) if isinstance(address, str) and address else None,
+                str(storage) if isinstance(storage, str) and storage else None)
 
-    def write_executor(self, executor: str, address: str | None, *, command: str, note: str = "") -> Path:
-        """Record the executor and address the run trains with from now on; earlier choices stay in 'history'."""
+    def write_executor(self, executor: str, address: str | None, *, command: str, note: str = "",
+                       storage: str | None = None) -> Path:
+        """Record the executor, address and storage location the run trains with from now on; earlier choices
+        stay in 'history'."""
         history: list[Any] = []
         if self.exists(EXECUTOR_FILE):
             try:
@@ -255,12 +258,13 @@ class RunStore:
                 history = list(old.get("history") or []) if isinstance(old, dict) else []
             except ConfigError:
                 history = []
-        entry: dict[str, Any] = {"command": command, "executor": executor, "address": address,
+        entry: dict[str, Any] = {"command": command, "executor": executor, "address": address, "storage": storage,
                                  "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         if note:
             entry["note"] = note
         history.append(entry)
-        return self.write_json(EXECUTOR_FILE, {"executor": executor, "address": address, "history": history})
+        return self.write_json(EXECUTOR_FILE, {"executor": executor, "address": address, "storage": storage,
+                                               "history": history})
 
     def read_jsonl(self, relative: str) -> list[Any]:
         """Read a journal, ignoring a torn last line left by a crash.

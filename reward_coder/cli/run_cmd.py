@@ -22,12 +22,15 @@ from reward_coder.store import RunStore, make_run_id
 from reward_coder.textfile import check_text_length
 
 DEMO_TASK = "pendulum/swing-up"
+RayStorageOption = Annotated[Optional[str], typer.Option("--ray-storage", help=(
+    "Ray: a folder every node and the driver mount (NFS) or an fsspec URL (s3://bucket/prefix, needs s3fs) "
+    "through which the jobs' checkpoints, curves and TensorBoard files travel (default: through Ray itself)."))]
 NOTHING_TRAINED_EXIT_CODE = 4
 """`run`, `resume`, `refine` and `demo` exit with this when no candidate of the whole run trained."""
 
 
 def _services(config: RunConfig, store: RunStore, printer: ProgressPrinter, executor: str, address: str | None,
-              interactive: bool):
+              interactive: bool, storage: str | None = None):
     from reward_coder.llm import JournalingCompleter, journaled_answers, make_completer
     from reward_coder.llm.journal import journaled_cost
     from reward_coder.loop import BudgetedCompleter, LoopServices
@@ -47,9 +50,19 @@ def _services(config: RunConfig, store: RunStore, printer: ProgressPrinter, exec
     completer = BudgetedCompleter(journal, config.max_cost_usd, spent_before=before.spent_usd,
                                   largest_call_before=before.largest_usd)
     return LoopServices(
-        completer=completer, executor=make_executor(executor, config.workers, address), store=store,
+        completer=completer, executor=make_executor(executor, config.workers, address, storage=storage), store=store,
         on_event=printer, ask_feedback=_ask_feedback if interactive else None,
     ), journal
+
+
+def _check_storage_option(kind: str, storage: str | None) -> str | None:
+    """The --ray-storage given, or None; a local path made absolute (a resume may start elsewhere)."""
+    storage = storage.strip() or None if storage is not None else None
+    if storage and kind != "ray":
+        raise ConfigError(f"--ray-storage applies to --executor ray, not {kind}")
+    if storage and "://" not in storage:
+        storage = str(Path(storage).expanduser().resolve())
+    return storage
 
 
 def _ask_feedback(summary: dict[str, Any]) -> str | None:
@@ -72,29 +85,35 @@ def _check_executor(executor: str) -> str:
     return kind
 
 
-def _continued_executor(store: RunStore, executor: str | None, address: str | None,
-                        command: str) -> tuple[str, str | None]:
-    """The executor and address a continued run trains with: those it was started with (executor.json;
-    local for a run of an older version), unless --executor/--address override them (recorded)."""
-    stored_kind, stored_address = store.read_executor()
-    if executor is None and address is None:
-        return stored_kind, stored_address
+def _continued_executor(store: RunStore, executor: str | None, address: str | None, command: str,
+                        storage: str | None = None) -> tuple[str, str | None, str | None]:
+    """The executor, address and Ray storage location a continued run trains with: those it was started with
+    (executor.json; local for a run of an older version), unless --executor/--address/--ray-storage override
+    them (recorded; an empty --address or --ray-storage clears it)."""
+    stored_kind, stored_address, stored_storage = store.read_executor()
+    if executor is None and address is None and storage is None:
+        return stored_kind, stored_address, stored_storage
     kind = _check_executor(executor) if executor is not None else stored_kind
-    if address is None:  # the run's address goes on with the run's executor, not with another one
+    # the run's address and storage go on with the run's executor, not with another one
+    if address is None:
         address = stored_address if kind == stored_kind else None
+    if storage is None:
+        storage = stored_storage if kind == stored_kind else None
     address = address.strip() or None if address is not None else None
-    if (kind, address) != (stored_kind, stored_address):
-        store.write_executor(kind, address, command=command,
-                             note=f"overrides {stored_kind}" + (f" at {stored_address}" if stored_address else ""))
-    return kind, address
+    storage = _check_storage_option(kind, storage)
+    if (kind, address, storage) != (stored_kind, stored_address, stored_storage):
+        store.write_executor(kind, address, command=command, storage=storage,
+                             note=f"overrides {stored_kind}" + (f" at {stored_address}" if stored_address else "")
+                             + (f" with storage {stored_storage}" if stored_storage else ""))
+    return kind, address, storage
 
 
 def _execute(config: RunConfig, store: RunStore, task, *, progress: str, executor: str, address: str | None,
-             interactive: bool, preflighted: bool = False) -> None:
+             interactive: bool, preflighted: bool = False, storage: str | None = None) -> None:
     store.acquire(_command())
     try:
         _execute_locked(config, store, task, progress=progress, executor=executor, address=address,
-                        interactive=interactive, preflighted=preflighted)
+                        interactive=interactive, preflighted=preflighted, storage=storage)
     finally:
         store.release()
 
@@ -110,7 +129,8 @@ def _preflight(config: RunConfig, task, folder: Path) -> None:
 
 
 def _execute_locked(config: RunConfig, store: RunStore, task, *, progress: str, executor: str,
-                    address: str | None, interactive: bool, preflighted: bool = False) -> None:
+                    address: str | None, interactive: bool, preflighted: bool = False,
+                    storage: str | None = None) -> None:
     from reward_coder.generate import make_checker
     from reward_coder.loop import run_loop, start_run
 
@@ -120,7 +140,7 @@ def _execute_locked(config: RunConfig, store: RunStore, task, *, progress: str, 
     if not preflighted:
         _preflight(config, task, store.root)
     printer = ProgressPrinter(progress, config.model, run_dir=store.root)
-    services, journal = _services(config, store, printer, executor, address, interactive)
+    services, journal = _services(config, store, printer, executor, address, interactive, storage)
     try:
         checker = make_checker(task, config, printer)
         if not store.exists("task.json"):
@@ -269,6 +289,7 @@ def run(
     workers: Annotated[int, typer.Option(min=0, max=WORKERS_MAX, help="Candidates trained side by side (0: one per core).")] = 0,
     executor: Annotated[str, typer.Option(help="local (process pool), inline, or ray.")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster address for --executor ray.")] = None,
+    ray_storage: RayStorageOption = None,
     gpus_per_job: Annotated[Optional[float], typer.Option("--gpus-per-job", callback=gpu_share, help="Ray: share of a GPU each candidate training on CUDA asks for (default 0.25: four share a card; 1 or more: whole GPUs).")] = None,
     seed: Annotated[int, typer.Option(min=0, max=SEED_MAX)] = 0,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", callback=out_folder, help="Run folder (default runs/<run-id>).")] = None,
@@ -314,6 +335,7 @@ def run(
     )
     folder = out or Path("runs") / make_run_id(resolved.card.id, resolved.key.split("/")[-1], seed)
     executor = _check_executor(executor)
+    ray_storage = _check_storage_option(executor, ray_storage)
     check_llm(config)
     if mode != "latent":  # latent mode trains SAC with a decoder, not the card's setup that preflight builds
         _preflight(config, resolved, folder)  # before the folder exists: a setup that cannot train leaves nothing
@@ -321,9 +343,9 @@ def run(
     if store.exists("state.json"):
         raise ConfigError(f"'{store.root}' already holds a run; use `reward-coder resume {store.root}` or another --out")
     store.acquire(_command())  # the folder's one writer before it records anything (_execute keeps the lock)
-    store.write_executor(executor, address, command="run")  # resume and refine keep them
+    store.write_executor(executor, address, command="run", storage=ray_storage)  # resume and refine keep them
     _execute(config, store, resolved, progress=progress, executor=executor, address=address, interactive=interactive,
-             preflighted=True)
+             preflighted=True, storage=ray_storage)
 
 
 def _open_run(run_dir: Path) -> tuple[RunStore, RunConfig]:
@@ -393,6 +415,7 @@ def _with_llm_changes(config: RunConfig, model: str | None, api_base: str | None
 
 
 ContinueExecutorOption = Annotated[Optional[str], typer.Option(help="local, inline or ray (default: the one the run was started with; a new one is recorded in executor.json).")]
+ContinueStorageOption = Annotated[Optional[str], typer.Option("--ray-storage", help="Ray: storage location for the jobs' files (default: the run's, when the executor stays the same; '' for none).")]
 ContinueAddressOption = Annotated[Optional[str], typer.Option(help="Ray cluster address (default: the run's, when the executor stays the same).")]
 
 
@@ -409,6 +432,7 @@ def resume(
     progress: Annotated[str, typer.Option()] = "text",
     executor: ContinueExecutorOption = None,
     address: ContinueAddressOption = None,
+    ray_storage: ContinueStorageOption = None,
 ) -> None:
     """Continue a run after a crash, Ctrl-C or a spent budget, without redoing finished work.
 
@@ -422,9 +446,9 @@ def resume(
     if changed != config:
         config = changed
         store.write_json("config.json", config)
-    executor, address = _continued_executor(store, executor, address, "resume")
+    executor, address, storage = _continued_executor(store, executor, address, "resume", ray_storage)
     _execute(config, store, _task_of(store, config), progress=progress, executor=executor, address=address,
-             interactive=False)
+             interactive=False, storage=storage)
 
 
 @user_errors
@@ -440,6 +464,7 @@ def refine(
     progress: Annotated[str, typer.Option()] = "text",
     executor: ContinueExecutorOption = None,
     address: ContinueAddressOption = None,
+    ray_storage: ContinueStorageOption = None,
 ) -> None:
     """Run one more iteration with your feedback in the designer prompt (human in the loop)."""
     if not feedback.strip():
@@ -458,9 +483,9 @@ def refine(
                                allow_unpriced).with_changes(iterations=next_iteration + 1)
     store.write_text(f"iterations/{next_iteration}/feedback.txt", feedback.strip() + "\n")
     store.write_json("config.json", config)
-    executor, address = _continued_executor(store, executor, address, "refine")
+    executor, address, storage = _continued_executor(store, executor, address, "refine", ray_storage)
     _execute(config, store, _task_of(store, config), progress=progress, executor=executor, address=address,
-             interactive=False)
+             interactive=False, storage=storage)
 
 
 @user_errors

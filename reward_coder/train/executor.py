@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -198,18 +199,26 @@ class RayExecutor:
     driver's file system: a job with an `out_dir` trains in a node-local copy of it (see remote.py), its
     files (checkpoints, curve, TensorBoard) come back into the real out_dir, snapshots while it runs and
     all of it when it ends, and a node lost mid-job means the job is resubmitted from its newest
-    checkpoint, up to `max_retries` times, then yields a JobLost value for it. Workers start without the driver's
-    credentials (every variable `secret_variables` names is set empty in their runtime_env).
+    checkpoint, up to `max_retries` times, then yields a JobLost value for it. With `storage` (a folder every
+    node mounts, or an fsspec URL), those files travel through that location instead of through Ray
+    (remote.Exchange), under a folder of this executor's own that close() removes. Workers start without the
+    driver's credentials (every variable `secret_variables` names is set empty in their runtime_env).
     """
 
     name = "ray"
 
     def __init__(self, address: str | None = None, workers: int = 0, gpus_per_job: float | None = None,
-                 max_retries: int = 2, snapshot_poll_s: float | None = None) -> None:
+                 max_retries: int = 2, snapshot_poll_s: float | None = None, storage: str | None = None) -> None:
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         import ray
 
         from reward_coder.train import remote
+
+        self.storage = None
+        """This executor's own folder in the user's storage location (None: files travel through Ray)."""
+        if storage:
+            self.storage = f"{remote.check_storage(storage).rstrip('/')}/reward-coder-{uuid.uuid4().hex[:12]}"
+        self._seen_snapshots: dict[int, str | None] = {}
 
         if not ray.is_initialized():
             # a local cluster started here (no address) would hand the driver's keys to every raylet
@@ -261,19 +270,59 @@ class RayExecutor:
         if kind not in self._tasks:  # registered once: each ray.remote(...) exports the function anew
             self._tasks[kind] = self._ray.remote(remote.run_remote if carried else _run_plain)
         task = self._tasks[kind].options(**self._options(job))
+        if carried and self.storage is not None:
+            exchange = self._exchange(index, attempt)
+            exchange.write(remote.IN_ARCHIVE, remote.pack(Path(job.out_dir)))
+            return task.remote(fn, job, {}, None, index, attempt, self.snapshot_poll_s, exchange)
         if carried:
             files_in = remote.read_files(Path(job.out_dir))
             return task.remote(fn, job, files_in, self._snapshot_store(), index, attempt, self.snapshot_poll_s)
         return task.remote(fn, job)
 
+    def _exchange(self, index: int, attempt: int):
+        from reward_coder.train.remote import Exchange
+
+        return Exchange(f"{self.storage}/job-{index}/attempt-{attempt}")
+
     def _take_snapshots(self, jobs: Sequence[Any], attempts: dict[int, int]) -> None:
         from reward_coder.train import remote
 
+        if self.storage is not None:
+            for index, attempt in attempts.items():
+                if not remote.has_out_dir(jobs[index]):
+                    continue
+                exchange = self._exchange(index, attempt)
+                version = exchange.version(remote.SNAPSHOT_ARCHIVE)
+                if version is not None and self._seen_snapshots.get(index) != version:
+                    archive = exchange.read(remote.SNAPSHOT_ARCHIVE)
+                    if archive is not None:
+                        remote.unpack(archive, Path(jobs[index].out_dir))
+                    self._seen_snapshots[index] = version
+            return
         if self._snapshots is None:
             return
         for index, (attempt, archive) in self._ray.get(self._snapshots.drain.remote()).items():
             if attempts.get(index) == attempt:  # a job already done, or an older attempt's, is no news
                 remote.unpack(archive, Path(jobs[index].out_dir))
+
+    def _files_back(self, index: int, attempt: int, archive: bytes | None) -> bytes:
+        """The finished job's archive: returned through Ray, or read from the storage location (then removed)."""
+        if archive is not None:
+            return archive
+        from reward_coder.train import remote
+
+        exchange = self._exchange(index, attempt)
+        archive = exchange.read(remote.OUT_ARCHIVE)
+        if archive is None:
+            from reward_coder.errors import ConfigError
+
+            raise ConfigError(
+                f"job {index} finished but its files are not in --ray-storage {self.storage} as the driver sees it "
+                "(job-*/attempt-*/out.tar.gz): the storage location must be one every node and the driver share, "
+                "such as an NFS mount or an s3:// URL")
+        remote.Exchange(exchange.url.rsplit("/", 1)[0]).remove()  # the job's folder, every attempt's
+        self._seen_snapshots.pop(index, None)
+        return archive
 
     def map_unordered(self, fn, jobs):
         from reward_coder.train import remote
@@ -302,10 +351,10 @@ class RayExecutor:
                     attempts[index] += 1
                     refs[self._submit(fn, job, index, attempts[index])] = index
                     continue
-                del attempts[index]
+                attempt = attempts.pop(index)
                 if remote.has_out_dir(job):
                     result, archive, node_out_dir = value
-                    remote.unpack(archive, Path(job.out_dir))
+                    remote.unpack(self._files_back(index, attempt, archive), Path(job.out_dir))
                     value = remote.rebase_paths(result, node_out_dir, job.out_dir)
                 yield index, value
         finally:
@@ -319,6 +368,10 @@ class RayExecutor:
         if self._snapshots is not None:
             self._ray.kill(self._snapshots)
             self._snapshots = None
+        if self.storage is not None:
+            from reward_coder.train.remote import Exchange
+
+            Exchange(self.storage).remove()
 
 
 def _declared(job: Any, name: str, default: float) -> float:
@@ -332,8 +385,8 @@ def _run_plain(fn: Callable[[Any], Any], job: Any) -> Any:
 
 
 def make_executor(kind: str = "local", workers: int = 0, address: str | None = None,
-                  gpus_per_job: float | None = None) -> Executor:
-    """The executor named by `--executor`; `address` and `gpus_per_job` matter to Ray only."""
+                  gpus_per_job: float | None = None, storage: str | None = None) -> Executor:
+    """The executor named by `--executor`; `address`, `gpus_per_job` and `storage` matter to Ray only."""
     if kind == "local":
         return LocalExecutor(workers)
     if kind == "inline":
@@ -342,9 +395,15 @@ def make_executor(kind: str = "local", workers: int = 0, address: str | None = N
         from reward_coder.errors import ConfigError
 
         try:
-            return RayExecutor(address, workers, gpus_per_job=gpus_per_job)
-        except ImportError:
+            return RayExecutor(address, workers, gpus_per_job=gpus_per_job, storage=storage)
+        except ImportError as err:
+            if storage and "ray" not in str(err).lower():
+                raise ConfigError(f"--ray-storage {storage}: {err} (an s3:// or gs:// URL needs s3fs or gcsfs)") from None
             raise ConfigError("--executor ray needs the ray extra: pip install 'reward-coder[ray]'") from None
+        except (OSError, ValueError) as err:
+            if storage:
+                raise ConfigError(f"--ray-storage {storage}: cannot write there ({type(err).__name__}: {err})") from None
+            raise
     from reward_coder.errors import ConfigError
 
     raise ConfigError(f"unknown executor '{kind}'; use local, inline or ray")

@@ -7,6 +7,12 @@ While the job runs, the node also pushes a snapshot of the folder to a small act
 node each time a new whole checkpoint appears: when a node is lost mid-job, the driver resubmits the
 job with its latest snapshot and training resumes from that checkpoint, not from the start.
 
+With a storage location the user names (`--ray-storage`: a folder every node mounts, such as NFS, or an
+fsspec URL such as s3://bucket/prefix), the files travel through it instead of through Ray: the driver
+writes what it holds of out_dir to `<attempt folder>/in.tar.gz`, the node writes its snapshots to
+`snapshot.tar.gz` and the finished folder to `out.tar.gz` there, and the driver reads them back and removes
+the folder once the job is done (`Exchange`). Nothing large then passes through Ray's object store.
+
 Ray is imported only inside the functions that need it (this module is imported by the executor only
 when `--executor ray` is asked for, and by the tests).
 """
@@ -19,10 +25,14 @@ import shutil
 import tarfile
 import tempfile
 import threading
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from reward_coder.train.checkpoint import CHECKPOINTS, MANIFEST
+
+IN_ARCHIVE, SNAPSHOT_ARCHIVE, OUT_ARCHIVE = "in.tar.gz", "snapshot.tar.gz", "out.tar.gz"
 
 SNAPSHOT_POLL_S = 2.0
 """How often the node looks for a new checkpoint to push to the driver: checkpoints come every
@@ -153,6 +163,70 @@ class SnapshotStore:
         return fresh
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One attempt's folder in the user's storage location: what the driver and the node hand each other.
+
+    `url` is a local path or an fsspec URL (s3://..., gs://..., needs that file system's package); it must
+    name the same place on the driver and on every node.
+    """
+
+    url: str
+
+    def _fs(self):
+        import fsspec
+
+        return fsspec.core.url_to_fs(self.url)
+
+    def write(self, name: str, content: bytes) -> None:
+        """Write `name` whole: to a temp name first, then moved over (a reader never sees half of it)."""
+        fs, root = self._fs()
+        fs.makedirs(root, exist_ok=True)
+        target, temp = f"{root}/{name}", f"{root}/.{name}.{uuid.uuid4().hex[:8]}.tmp"
+        with fs.open(temp, "wb") as handle:
+            handle.write(content)
+        fs.mv(temp, target)
+
+    def read(self, name: str) -> bytes | None:
+        """The content of `name`, None when it is not there."""
+        fs, root = self._fs()
+        try:
+            with fs.open(f"{root}/{name}", "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+
+    def version(self, name: str) -> str | None:
+        """Something that changes whenever `name` is rewritten (size and modification time or ETag); None if absent."""
+        fs, root = self._fs()
+        try:
+            info = fs.info(f"{root}/{name}")
+        except FileNotFoundError:
+            return None
+        stamp = info.get("mtime", info.get("LastModified", info.get("ETag", info.get("created"))))
+        return f"{info.get('size')}:{stamp}"
+
+    def remove(self) -> None:
+        fs, root = self._fs()
+        try:
+            fs.rm(root, recursive=True)
+        except FileNotFoundError:
+            pass
+
+
+def check_storage(url: str) -> str:
+    """`url` (the user's --ray-storage) made absolute if it is a local path, after writing and removing a
+    probe file there; OSError/ValueError/ImportError with the reason when that fails."""
+    if "://" not in url:
+        url = str(Path(url).expanduser().resolve())
+    probe = Exchange(f"{url.rstrip('/')}/.probe-{uuid.uuid4().hex[:8]}")
+    probe.write("probe", b"reward-coder")
+    if probe.read("probe") != b"reward-coder":
+        raise OSError(f"what was written to {url} did not read back")
+    probe.remove()
+    return url
+
+
 class _CheckpointWatcher:
     """Thread on the node: push a snapshot of out_dir whenever a new whole checkpoint appears."""
 
@@ -186,31 +260,44 @@ class _CheckpointWatcher:
 
 
 def run_remote(fn: Callable[[Any], Any], job: Any, files_in: dict[str, bytes], snapshots: Any = None,
-               index: int = 0, attempt: int = 0, poll_s: float = SNAPSHOT_POLL_S) -> tuple[Any, bytes, str]:
+               index: int = 0, attempt: int = 0, poll_s: float = SNAPSHOT_POLL_S,
+               exchange: Exchange | None = None) -> tuple[Any, bytes | None, str]:
     """On the node: train `job` in a node-local copy of its out_dir; return (result, archive, temp out_dir).
 
     `files_in` is what the driver holds of out_dir. `snapshots` (a SnapshotStore actor handle, or None)
-    receives a snapshot after every new checkpoint. The result's paths still point into the temp
-    out_dir (returned third) and are rebased by the driver, which knows the real one.
+    receives a snapshot after every new checkpoint. With an `exchange` (the user's storage location) the
+    files come from its in.tar.gz, snapshots go to its snapshot.tar.gz, the finished folder to its
+    out.tar.gz, and the archive returned is None. The result's paths still point into the temp out_dir
+    (returned third) and are rebased by the driver, which knows the real one.
     """
     scratch = Path(tempfile.mkdtemp(prefix="reward-coder-job-"))
     try:
         out_dir = scratch / (Path(job.out_dir).name or "out")
         out_dir.mkdir()
+        if exchange is not None:
+            sent = exchange.read(IN_ARCHIVE)
+            if sent is not None:
+                unpack(sent, out_dir)
         write_files(files_in, out_dir)
         watcher = None
-        if snapshots is not None:
+        if exchange is not None:
+            watcher = _CheckpointWatcher(out_dir, lambda archive: exchange.write(SNAPSHOT_ARCHIVE, archive), poll_s)
+        elif snapshots is not None:
             import ray
 
             # synchronous put: a snapshot is in the store before the result it precedes is
             watcher = _CheckpointWatcher(out_dir, lambda archive: ray.get(snapshots.put.remote(index, attempt, archive)),
                                          poll_s)
+        if watcher is not None:
             watcher.start()
         try:
             result = fn(dataclasses.replace(job, out_dir=str(out_dir)))
         finally:
             if watcher is not None:
                 watcher.stop()
+        if exchange is not None:
+            exchange.write(OUT_ARCHIVE, pack(out_dir))
+            return result, None, str(out_dir)
         return result, pack(out_dir), str(out_dir)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

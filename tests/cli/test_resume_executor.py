@@ -36,8 +36,8 @@ def asked(monkeypatch):
 
     calls: list[tuple[str, str | None]] = []
 
-    def recording_make_executor(kind="local", workers=0, address=None):
-        calls.append((kind, address))
+    def recording_make_executor(kind="local", workers=0, address=None, gpus_per_job=None, storage=None):
+        calls.append((kind, address) + ((storage,) if storage else ()))
         return executor_module.InlineExecutor()
 
     monkeypatch.setattr(executor_module, "make_executor", recording_make_executor)
@@ -99,11 +99,40 @@ def test_an_address_given_at_run_is_kept_by_resume_and_refine(tmp_path, asked):
     assert asked[-1] == ("inline", None)
 
 
+def test_a_ray_storage_location_is_kept_by_resume_overridden_or_cleared_and_refused_without_ray(tmp_path, asked):
+    run_dir, storage = tmp_path / "run", tmp_path / "nfs" / "rc"
+    start(run_dir, "--executor", "ray", "--address", "ray://head:10001", "--ray-storage", str(storage))
+    assert asked == [("ray", "ray://head:10001", str(storage))]
+    assert json.loads((run_dir / "executor.json").read_text())["storage"] == str(storage)
+
+    result = runner.invoke(app, ["resume", str(run_dir)])
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert asked[-1] == ("ray", "ray://head:10001", str(storage))
+    result = runner.invoke(app, ["resume", str(run_dir), "--address", "ray://other:10001"])
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert asked[-1] == ("ray", "ray://other:10001", str(storage))  # a new address keeps the storage
+    result = runner.invoke(app, ["refine", str(run_dir), "--feedback", "hold it longer", "--ray-storage", "s3://b/p"])
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert asked[-1] == ("ray", "ray://other:10001", "s3://b/p")
+    result = runner.invoke(app, ["resume", str(run_dir), "--ray-storage", ""])
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert asked[-1] == ("ray", "ray://other:10001")  # cleared: files travel through Ray again
+    record = json.loads((run_dir / "executor.json").read_text())
+    assert record["storage"] is None and "with storage s3://b/p" in record["history"][-1]["note"]
+    result = runner.invoke(app, ["resume", str(run_dir), "--executor", "local", "--ray-storage", str(storage)])
+    assert result.exit_code == 2 and "--ray-storage applies to --executor ray, not local" in result.stderr
+    count = len(asked)
+    result = runner.invoke(app, ["run", "--task", "pendulum/swing-up", "--model", "replay:standins",
+                                 "--ray-storage", str(storage), "--out", str(tmp_path / "run2")])
+    assert result.exit_code == 2 and "--ray-storage applies to --executor ray, not local" in result.stderr
+    assert not (tmp_path / "run2").exists() and len(asked) == count
+
+
 def test_a_run_without_a_recorded_executor_resumes_locally(tmp_path, asked):
     run_dir = tmp_path / "run"
     start(run_dir, "--executor", "inline")
     (run_dir / "executor.json").unlink()  # a run of an older version
-    assert RunStore(run_dir).read_executor() == ("local", None)
+    assert RunStore(run_dir).read_executor() == ("local", None, None)
     result = runner.invoke(app, ["resume", str(run_dir)])
     assert result.exit_code == 0, result.stderr + result.stdout
     assert asked[-1] == ("local", None)

@@ -132,6 +132,19 @@ def executor(cluster):
         ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
 
 
+@pytest.fixture(scope="module")
+def stored_executor(executor, tmp_path_factory):
+    """An executor whose files travel through a storage location every node mounts (here: a folder of this
+    machine, which the test's nodes all see, as an NFS mount would be), not through Ray."""
+    from reward_coder.train.executor import RayExecutor
+
+    storage = tmp_path_factory.mktemp("ray-storage")
+    stored = RayExecutor(snapshot_poll_s=0.5, storage=str(storage))  # joins the cluster `executor` connected to
+    yield stored
+    stored.close()
+    assert list(storage.iterdir()) == []  # close() removes the executor's folder
+
+
 @dataclass(frozen=True)
 class FakeJob:
     """The parts of a TrainJob that the executor looks at."""
@@ -185,8 +198,32 @@ def test_files_come_back_to_a_driver_folder_the_node_never_sees(executor, tmp_pa
     assert outcome["key"] == ""  # the driver's key (and the node's) never reached the job
 
 
-def test_a_job_on_a_killed_node_is_retried_from_its_last_checkpoint(executor, cluster, tmp_path):
+def test_with_a_storage_location_the_files_travel_through_it_and_it_is_emptied_after(stored_executor, tmp_path):
+    out_dir = tmp_path / "run" / "candidates" / "c3"
+    results: list = []
+    driver = threading.Thread(target=lambda: results.extend(
+        stored_executor.map_unordered(fake_train, [FakeJob("c3", str(out_dir), 3.0)])), daemon=True)
+    started = time.monotonic()
+    driver.start()
+    folder = Path(stored_executor.storage) / "job-0" / "attempt-0"
+    deadline = time.monotonic() + 60
+    while not (folder / "snapshot.tar.gz").exists() and time.monotonic() < deadline and driver.is_alive():
+        time.sleep(0.1)
+    assert (folder / "snapshot.tar.gz").exists(), "the running job's snapshot never reached the storage location"
+    assert (folder / "in.tar.gz").exists() and not (folder / "out.tar.gz").exists()
+    driver.join(timeout=60)
+    TIMINGS["job round trip through storage"] = time.monotonic() - started
+    [(index, outcome)] = results
+    assert outcome["checkpoint"] == str(out_dir / "checkpoints" / "step-000000000010")  # rebased to the driver
+    assert (out_dir / "checkpoints" / "step-000000000010" / "model.zip").read_text().startswith("weights of c3")
+    assert (out_dir / "tb" / "events.out").read_bytes() == b"\x00\x01tensorboard"
+    assert not (Path(stored_executor.storage) / "job-0").exists()  # the job's folder is removed once it is back
+
+
+@pytest.mark.parametrize("through", ["ray", "storage"])
+def test_a_job_on_a_killed_node_is_retried_from_its_last_checkpoint(through, cluster, tmp_path, request):
     """Flaky-prone by nature (it kills a node and waits for Ray to notice); generous timeouts below."""
+    executor = request.getfixturevalue("executor" if through == "ray" else "stored_executor")
     out_dir = tmp_path / "run" / "candidates" / "c1"
     results: list = []
     errors: list = []
@@ -208,11 +245,11 @@ def test_a_job_on_a_killed_node_is_retried_from_its_last_checkpoint(executor, cl
     first_weights = first_checkpoint.read_text()
 
     killed = time.monotonic()
-    lost = cluster["nodes"][1]
+    lost = cluster["nodes"][-1]  # the one worker node alive
     lost.kill()
-    cluster["add_worker"]("worker-2")
+    cluster["add_worker"](f"worker-{len(cluster['nodes'])}")
     driver.join(timeout=90)
-    TIMINGS["node kill + new node + retry"] = time.monotonic() - killed
+    TIMINGS[f"node kill + new node + retry ({through})"] = time.monotonic() - killed
     assert not driver.is_alive(), "the job was not retried on the new node"
     assert not errors, errors
 
@@ -248,6 +285,49 @@ def test_unpack_mirrors_the_nodes_checkpoints_and_never_sends_a_half_written_one
     remote.unpack(remote.pack(node), driver)
     assert sorted(p.name for p in (driver / "checkpoints").iterdir()) == ["step-000000000030"]
     assert (driver / "curve.json").read_text() == "[]"
+
+
+def test_a_node_trains_from_the_storage_location_and_leaves_its_files_there(tmp_path):
+    from reward_coder.train import remote
+
+    exchange = remote.Exchange(str(tmp_path / "storage" / "job-0" / "attempt-1"))
+    sent = tmp_path / "driver"
+    _write_checkpoint(sent, 10, "sent weights")
+    exchange.write(remote.IN_ARCHIVE, remote.pack(sent))
+
+    def train(job):
+        assert (Path(job.out_dir) / "checkpoints" / "step-000000000010" / "model.zip").read_text() == "sent weights"
+        _write_checkpoint(Path(job.out_dir), 20, "new weights")
+        time.sleep(0.3)  # the watcher (polling every 0.05 s) pushes the new checkpoint meanwhile
+        return {"checkpoint": str(Path(job.out_dir) / "checkpoints" / "step-000000000020")}
+
+    result, archive, node_out_dir = remote.run_remote(train, FakeJob("c0", str(sent)), {}, poll_s=0.05,
+                                                      exchange=exchange)
+    assert archive is None and result["checkpoint"].startswith(node_out_dir)  # nothing returned through Ray
+    back = tmp_path / "back"
+    remote.unpack(exchange.read(remote.OUT_ARCHIVE), back)
+    assert (back / "checkpoints" / "step-000000000020" / "model.zip").read_text() == "new weights"
+    snapshot = tmp_path / "snapshot"
+    remote.unpack(exchange.read(remote.SNAPSHOT_ARCHIVE), snapshot)
+    assert (snapshot / "checkpoints" / "step-000000000020" / "model.zip").read_text() == "new weights"
+    assert sorted(p.name for p in Path(exchange.url).iterdir()) == ["in.tar.gz", "out.tar.gz", "snapshot.tar.gz"]
+    assert exchange.version("nothing.tar.gz") is None and exchange.read("nothing.tar.gz") is None
+
+
+def test_a_storage_location_that_cannot_be_written_or_is_not_shared_is_a_clear_error(tmp_path):
+    from reward_coder.errors import ConfigError
+    from reward_coder.train.executor import RayExecutor, make_executor
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ConfigError, match="--ray-storage .*a-file/sub: cannot write there"):
+        make_executor("ray", storage=str(blocker / "sub"))  # refused before connecting to any cluster
+    with pytest.raises(ConfigError, match="needs s3fs"):
+        make_executor("ray", storage="s3://reward-coder-test-bucket/runs")
+    executor = object.__new__(RayExecutor)
+    executor.storage, executor._seen_snapshots = str(tmp_path / "storage" / "reward-coder-x"), {}
+    with pytest.raises(ConfigError, match="must be one every node and the driver share"):
+        executor._files_back(0, 0, None)  # the node wrote out.tar.gz to a disk of its own
 
 
 def test_files_are_never_written_outside_the_out_dir(tmp_path):
@@ -350,6 +430,7 @@ def _executor_on(fake_ray: _FlakyRay):
     executor = object.__new__(RayExecutor)
     executor._ray, executor.gpus_per_job, executor.max_retries = fake_ray, None, 2
     executor.snapshot_poll_s, executor._snapshots, executor._tasks = 0.0, None, {}
+    executor.storage, executor._seen_snapshots = None, {}
     return executor
 
 
