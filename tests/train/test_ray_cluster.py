@@ -260,6 +260,85 @@ def test_a_job_on_a_killed_node_is_retried_from_its_last_checkpoint(through, clu
     assert (out_dir / "checkpoints" / "step-000000000020" / "model.zip").exists()
 
 
+UP = "import numpy as np\n\ndef compute_reward(state, action, next_state):\n    return next_state.cos_theta, {}\n"
+DOWN = "import numpy as np\n\ndef compute_reward(state, action, next_state):\n    return -next_state.cos_theta, {}\n"
+
+
+def _shared_job(folder: Path):
+    """Two tiny SAC candidates on one replay buffer, pinned to the worker nodes (the ones the test kills)."""
+    from reward_coder.envs import get_card
+    from reward_coder.train.sb3 import TrainJob
+    from reward_coder.train.shared_replay import SharedJob
+
+    @dataclass(frozen=True)
+    class OnAWorker(SharedJob):
+        resources_custom: dict = field(default_factory=lambda: {"worker_node": 1})
+
+    card = get_card("pendulum")
+    jobs = tuple(TrainJob(candidate_id=cid, card=card, success=card.task("swing-up").success,
+                          out_dir=str(folder / "training" / cid), code=code, algorithm="SAC", total_timesteps=120,
+                          n_envs=2, seed=1, device="cpu", eval_episodes=1, eval_every=40, max_episode_steps=20,
+                          hyperparameters={"learning_starts": 20, "batch_size": 16, "buffer_size": 1_000},
+                          tensorboard=False) for cid, code in (("a", UP), ("b", DOWN)))
+    return OnAWorker(jobs, str(folder / "training"))
+
+
+def shared_train_stalling_on_the_first_try(shared) -> list:
+    """train_shared, but a first attempt (nothing to resume) stalls after its evaluation at 80 steps, by
+    which time the checkpoint of the evaluation at 40 is written: the node is killed in there."""
+    from reward_coder.train.checkpoint import latest_checkpoint
+    from reward_coder.train.shared_replay import train_shared
+
+    first = latest_checkpoint(Path(shared.out_dir))[0] is None
+
+    def stall(_cid, point) -> None:
+        if first and point.timesteps >= 80:
+            time.sleep(120)
+
+    return train_shared(shared, on_progress=stall)
+
+
+def test_a_shared_replay_job_on_a_killed_node_resumes_its_whole_shared_run(executor, cluster, tmp_path):
+    from reward_coder.train.shared_replay import gradient_updates, train_shared
+
+    reference = train_shared(_shared_job(tmp_path / "whole"))  # here, never cut
+    shared = _shared_job(tmp_path / "cut")
+    results: list = []
+    errors: list = []
+
+    def drive() -> None:
+        try:
+            results.extend(executor.map_unordered(shared_train_stalling_on_the_first_try, [shared]))
+        except BaseException as err:  # noqa: BLE001 - handed to the test thread
+            errors.append(err)
+
+    driver = threading.Thread(target=drive, daemon=True)
+    started = time.monotonic()
+    driver.start()
+    manifest = Path(shared.out_dir) / "checkpoints" / "step-000000000040" / "manifest.json"
+    deadline = time.monotonic() + 90
+    while not manifest.exists() and time.monotonic() < deadline and not errors:
+        time.sleep(0.2)
+    assert not errors, errors
+    assert manifest.exists(), "the shared run's checkpoint never reached the driver while it ran"
+    killed = time.monotonic()
+    cluster["nodes"][-1].kill()
+    cluster["add_worker"](f"worker-{len(cluster['nodes'])}")
+    driver.join(timeout=120)
+    TIMINGS["shared replay job: start to checkpoint"] = killed - started
+    TIMINGS["shared replay job: node kill + new node + resumed run"] = time.monotonic() - killed
+    assert not driver.is_alive() and not errors, errors
+
+    [(index, outcomes)] = results
+    for before, after in zip(reference, outcomes):
+        assert after.status == "ok" and after.timesteps == 120, after
+        assert any("continued from step-000000000040" in note for note in after.notes)
+        assert [p.timesteps for p in after.curve] == [40, 80, 120]
+        assert gradient_updates(after) == gradient_updates(before)  # as many updates as the run never cut
+        assert after.checkpoint is None or after.checkpoint.startswith(str(tmp_path / "cut"))
+    assert (tmp_path / "cut" / "training" / "a" / "curve.json").exists()
+
+
 def failing_train(job: FakeJob) -> dict:
     raise ValueError(f"reward of {job.candidate_id} is broken")
 
